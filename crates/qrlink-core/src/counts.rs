@@ -1,0 +1,163 @@
+//! Daily hit counts, aggregated in memory on the request path and flushed in batches (R-LNK-6).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+
+use crate::link::LinkId;
+
+/// How a redirect is counted: real visits apart from HEAD requests and previews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HitKind {
+    Hit,
+    Head,
+    /// Prefetches and link-preview bots (see [`crate::bots`]).
+    Bot,
+}
+
+/// The counts of one link on one UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    pub hits: i64,
+    pub head_hits: i64,
+    pub bot_hits: i64,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.hits += other.hits;
+        self.head_hits += other.head_hits;
+        self.bot_hits += other.bot_hits;
+    }
+
+    pub fn total(&self) -> i64 {
+        self.hits + self.head_hits + self.bot_hits
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DailyCount {
+    #[serde(skip)]
+    pub link_id: LinkId,
+    pub day: Date,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+const SHARDS: usize = 16;
+
+/// Counts waiting to be written. Recording takes one short lock on one of 16 shards, so
+/// concurrent requests rarely meet; the database is never touched on the request path.
+#[derive(Debug, Default)]
+pub struct HitCounter {
+    shards: [Mutex<HashMap<(LinkId, Date), Counts>>; SHARDS],
+}
+
+impl HitCounter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn record(&self, link_id: LinkId, at: Timestamp, kind: HitKind) {
+        let day = utc_day(at);
+        let mut one = Counts::default();
+        match kind {
+            HitKind::Hit => one.hits = 1,
+            HitKind::Head => one.head_hits = 1,
+            HitKind::Bot => one.bot_hits = 1,
+        }
+        self.add(link_id, day, one);
+    }
+
+    fn add(&self, link_id: LinkId, day: Date, counts: Counts) {
+        let shard = &self.shards[(link_id.0 as u64 as usize) % SHARDS];
+        shard
+            .lock()
+            .expect("counter shard poisoned")
+            .entry((link_id, day))
+            .or_default()
+            .add(counts);
+    }
+
+    /// Takes everything recorded so far, leaving the counter empty.
+    pub fn drain(&self) -> Vec<DailyCount> {
+        let mut batch = Vec::new();
+        for shard in &self.shards {
+            let taken = std::mem::take(&mut *shard.lock().expect("counter shard poisoned"));
+            batch.extend(
+                taken
+                    .into_iter()
+                    .map(|((link_id, day), counts)| DailyCount {
+                        link_id,
+                        day,
+                        counts,
+                    }),
+            );
+        }
+        batch
+    }
+
+    /// Puts back a batch whose flush failed, so it goes out with the next one.
+    pub fn restore(&self, batch: Vec<DailyCount>) {
+        for count in batch {
+            self.add(count.link_id, count.day, count.counts);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shards
+            .iter()
+            .all(|shard| shard.lock().expect("counter shard poisoned").is_empty())
+    }
+}
+
+pub fn utc_day(at: Timestamp) -> Date {
+    at.to_zoned_datetime(TimeZone::UTC).date()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_add_up_per_link_and_day_and_survive_a_failed_flush() {
+        let counter = HitCounter::new();
+        let day1: Timestamp = "2026-05-01T23:59:59Z".parse().unwrap();
+        let day2: Timestamp = "2026-05-02T00:00:00Z".parse().unwrap();
+        counter.record(LinkId(1), day1, HitKind::Hit);
+        counter.record(LinkId(1), day1, HitKind::Hit);
+        counter.record(LinkId(1), day1, HitKind::Head);
+        counter.record(LinkId(1), day2, HitKind::Bot);
+        counter.record(LinkId(2), day2, HitKind::Hit);
+        let mut batch = counter.drain();
+        assert!(counter.is_empty());
+        counter.restore(batch.clone());
+        counter.record(LinkId(2), day2, HitKind::Hit);
+        batch = counter.drain();
+        batch.sort_by_key(|c| (c.link_id, c.day));
+        let summary: Vec<_> = batch
+            .iter()
+            .map(|c| {
+                (
+                    c.link_id.0,
+                    c.day.to_string(),
+                    c.counts.hits,
+                    c.counts.head_hits,
+                    c.counts.bot_hits,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (1, "2026-05-01".into(), 2, 1, 0),
+                (1, "2026-05-02".into(), 0, 0, 1),
+                (2, "2026-05-02".into(), 2, 0, 0)
+            ]
+        );
+    }
+}

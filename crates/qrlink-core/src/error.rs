@@ -1,0 +1,89 @@
+//! The one error type of `qrlink-core`, with a stable machine code per variant.
+
+use crate::slug::Slug;
+
+/// A rejected input: which field, which rule, and a sentence for people.
+///
+/// `field` and `rule` are stable identifiers that front ends show and tests match on;
+/// `message` explains the rule in words and never echoes raw control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: &'static str,
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, rule: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            rule,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invalid {}: {} ({})",
+            self.field, self.message, self.rule
+        )
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Everything that can go wrong in `qrlink-core`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("the slug `{0}` is taken (slugs are never freed, even by retired or renamed links)")]
+    SlugTaken(Slug),
+    #[error("no link has the slug `{0}`")]
+    NotFound(Slug),
+    #[error(
+        "the link `{0}` is locked because it is printed; confirm the change (type the slug again, `--confirm`, or `confirm: true`)"
+    )]
+    ConfirmationRequired(Slug),
+    #[error(
+        "the link `{0}` is locked because it is printed and cannot be renamed; unlock it first"
+    )]
+    LockedRename(Slug),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(
+        "the database schema is at version {found}, newer than this binary knows ({known}); upgrade qrlink"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl Error {
+    /// A stable, machine-readable code for this error, for JSON bodies and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid_input",
+            Error::SlugTaken(_) => "slug_taken",
+            Error::NotFound(_) => "not_found",
+            Error::ConfirmationRequired(_) => "confirmation_required",
+            Error::LockedRename(_) => "locked",
+            Error::Conflict(_) => "conflict",
+            Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::Database(_) => "database_unavailable",
+        }
+    }
+
+    pub(crate) fn invalid(
+        field: &'static str,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Invalid(Invalid::new(field, rule, message))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,16 @@
+//! qrlink's domain: slugs, targets, links with history and schedules, counts, and the store.
+//! No HTTP and no command line here; the `qrlink` binary is a thin front end over this crate.
+
+pub mod base_url;
+pub mod bots;
+pub mod clock;
+pub mod counts;
+pub mod error;
+pub mod link;
+pub mod schedule;
+pub mod slug;
+pub mod store;
+pub mod table;
+pub mod target;
+
+pub use error::{Error, Invalid, Result};

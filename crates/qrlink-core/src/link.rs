@@ -1,0 +1,376 @@
+//! The link model: what a link is, what changed it (history), and what it will do (schedule).
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::error::Invalid;
+use crate::slug::Slug;
+use crate::target::TargetUrl;
+
+/// Database identity of a link; stable across renames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct LinkId(pub i64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    Active,
+    Retired,
+}
+
+impl LinkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkStatus::Active => "active",
+            LinkStatus::Retired => "retired",
+        }
+    }
+
+    pub(crate) fn from_stored(stored: &str) -> LinkStatus {
+        if stored == "retired" {
+            LinkStatus::Retired
+        } else {
+            LinkStatus::Active
+        }
+    }
+}
+
+/// The HTTP status a link redirects with: 301, 302 (default), 307 or 308.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct RedirectStatus(u16);
+
+impl RedirectStatus {
+    pub const FOUND: RedirectStatus = RedirectStatus(302);
+
+    pub fn parse(code: u16) -> Result<RedirectStatus, Invalid> {
+        match code {
+            301 | 302 | 307 | 308 => Ok(RedirectStatus(code)),
+            other => Err(Invalid::new(
+                "redirect_status",
+                "one_of",
+                format!("the redirect status must be 301, 302, 307 or 308, not {other}"),
+            )),
+        }
+    }
+
+    pub fn code(self) -> u16 {
+        self.0
+    }
+
+    /// Permanent redirects are cached by browsers; qrlink caps that at 90 seconds (R-FWD-1).
+    pub fn is_permanent(self) -> bool {
+        matches!(self.0, 301 | 308)
+    }
+
+    pub(crate) fn from_stored(code: i64) -> RedirectStatus {
+        u16::try_from(code)
+            .ok()
+            .and_then(|c| RedirectStatus::parse(c).ok())
+            .unwrap_or(Self::FOUND)
+    }
+}
+
+impl Default for RedirectStatus {
+    fn default() -> Self {
+        Self::FOUND
+    }
+}
+
+/// A tag: lowercase `[a-z0-9._-]`, 1 to 40 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Tag(Box<str>);
+
+impl Tag {
+    pub fn parse(input: &str) -> Result<Tag, Invalid> {
+        let tag = input.trim().to_ascii_lowercase();
+        if tag.is_empty() || tag.len() > 40 {
+            return Err(Invalid::new(
+                "tags",
+                "length",
+                "a tag has 1 to 40 characters",
+            ));
+        }
+        if !tag
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        {
+            return Err(Invalid::new(
+                "tags",
+                "alphabet",
+                "a tag may contain only letters a-z, digits, `.`, `_` and `-`",
+            ));
+        }
+        Ok(Tag(tag.into_boxed_str()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Checks free text (titles, notes, reasons): a length limit and no control characters
+/// except, where `multiline`, newlines and tabs.
+pub fn parse_text(
+    field: &'static str,
+    input: &str,
+    max_chars: usize,
+    multiline: bool,
+) -> Result<String, Invalid> {
+    let text = input.trim();
+    if text.chars().count() > max_chars {
+        return Err(Invalid::new(
+            field,
+            "too_long",
+            format!("{field} has at most {max_chars} characters"),
+        ));
+    }
+    let allowed = |c: char| multiline && (c == '\n' || c == '\t');
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_control() && !allowed(*c) && *c != '\r')
+    {
+        return Err(Invalid::new(
+            field,
+            "control_character",
+            format!(
+                "{field} may not contain the control character U+{:04X}",
+                c as u32
+            ),
+        ));
+    }
+    if !multiline && text.contains('\r') {
+        return Err(Invalid::new(
+            field,
+            "control_character",
+            format!("{field} must be a single line"),
+        ));
+    }
+    Ok(text.replace("\r\n", "\n"))
+}
+
+pub const MAX_TITLE: usize = 200;
+pub const MAX_NOTES: usize = 2000;
+pub const MAX_REASON: usize = 500;
+
+/// Through which front end a change was made; history and audit record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interface {
+    Cli,
+    Web,
+    Api,
+    File,
+    /// A scheduled change that came due.
+    Schedule,
+}
+
+impl Interface {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interface::Cli => "cli",
+            Interface::Web => "web",
+            Interface::Api => "api",
+            Interface::File => "file",
+            Interface::Schedule => "schedule",
+        }
+    }
+
+    pub(crate) fn from_stored(stored: &str) -> Interface {
+        match stored {
+            "web" => Interface::Web,
+            "api" => Interface::Api,
+            "file" => Interface::File,
+            "schedule" => Interface::Schedule,
+            _ => Interface::Cli,
+        }
+    }
+}
+
+/// Who makes a change, and through which interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    pub interface: Interface,
+}
+
+impl Actor {
+    pub fn new(name: impl Into<String>, interface: Interface) -> Self {
+        Actor {
+            name: name.into(),
+            interface,
+        }
+    }
+}
+
+/// What a schedule entry does when its time comes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ScheduledAction {
+    Target { target: TargetUrl },
+    Retire,
+}
+
+/// A future change, in force from `at` on. Every replica evaluates it at request time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScheduleEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub action: ScheduledAction,
+    pub created_at: Timestamp,
+    pub actor: String,
+}
+
+/// One recorded change. Old targets are plain strings: they were valid when set, and history
+/// is never rewritten, even if today's rules would refuse them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    Created {
+        slug: String,
+        target: String,
+    },
+    Target {
+        old: String,
+        new: String,
+    },
+    Slug {
+        old: String,
+        new: String,
+    },
+    Status {
+        old: LinkStatus,
+        new: LinkStatus,
+    },
+    Lock {
+        locked: bool,
+    },
+    Scheduled {
+        at: Timestamp,
+        target: Option<String>,
+    },
+    Unscheduled {
+        at: Timestamp,
+        target: Option<String>,
+    },
+}
+
+impl Change {
+    /// The target this entry pointed the link to, if it did: what "restore" brings back.
+    pub fn target_set(&self) -> Option<&str> {
+        match self {
+            Change::Created { target, .. } | Change::Target { new: target, .. } => Some(target),
+            _ => None,
+        }
+    }
+}
+
+/// An entry of a link's history: append-only, numbered from 1 per link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub interface: Interface,
+    #[serde(flatten)]
+    pub change: Change,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    #[serde(skip)]
+    pub id: LinkId,
+    pub slug: Slug,
+    pub target: TargetUrl,
+    pub title: String,
+    pub notes: String,
+    pub tags: Vec<Tag>,
+    pub status: LinkStatus,
+    pub locked: bool,
+    pub redirect_status: RedirectStatus,
+    pub forward_query: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Earlier slugs of this link, which keep redirecting (R-FWD-6).
+    pub aliases: Vec<Slug>,
+    /// Pending entries, oldest first.
+    pub schedule: Vec<ScheduleEntry>,
+}
+
+/// Where a link sends visitors at one instant, after its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkState<'a> {
+    pub target: &'a TargetUrl,
+    pub status: LinkStatus,
+}
+
+impl Link {
+    /// Evaluates the schedule at `at`: entries at or before `at` apply in order.
+    pub fn state_at(&self, at: Timestamp) -> LinkState<'_> {
+        state_at(
+            &self.target,
+            self.status,
+            self.schedule.iter().map(|e| (e.at, &e.action)),
+            at,
+        )
+    }
+}
+
+/// The one schedule evaluation, shared by stored links and the in-memory redirect table.
+/// `schedule` is ordered by time.
+pub(crate) fn state_at<'a>(
+    target: &'a TargetUrl,
+    status: LinkStatus,
+    schedule: impl Iterator<Item = (Timestamp, &'a ScheduledAction)>,
+    at: Timestamp,
+) -> LinkState<'a> {
+    let mut state = LinkState { target, status };
+    for (_, action) in schedule.take_while(|(entry_at, _)| *entry_at <= at) {
+        match action {
+            ScheduledAction::Target { target } => state.target = target,
+            ScheduledAction::Retire => state.status = LinkStatus::Retired,
+        }
+    }
+    state
+}
+
+/// A link to be created. Fields are already validated by their types.
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    /// `None` generates a random slug.
+    pub slug: Option<Slug>,
+    pub target: TargetUrl,
+    pub title: String,
+    pub notes: String,
+    pub tags: Vec<Tag>,
+    pub redirect_status: RedirectStatus,
+    pub forward_query: bool,
+}
+
+impl NewLink {
+    pub fn new(slug: Option<Slug>, target: TargetUrl) -> Self {
+        NewLink {
+            slug,
+            target,
+            title: String::new(),
+            notes: String::new(),
+            tags: Vec::new(),
+            redirect_status: RedirectStatus::default(),
+            forward_query: false,
+        }
+    }
+}
+
+/// A change to a link's descriptive settings; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct LinkDetails {
+    pub title: Option<String>,
+    pub notes: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub redirect_status: Option<RedirectStatus>,
+    pub forward_query: Option<bool>,
+}

@@ -1,0 +1,708 @@
+// Compiled twice, into `store::sqlite` and `store::postgres` (see `store/mod.rs`), with `Db`,
+// `DIALECT` and `MIGRATIONS` defined by the including module.
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use crate::counts::{Counts, DailyCount};
+use crate::error::{Error, Result};
+use crate::link::{
+    Actor, Change, HistoryEntry, Interface, Link, LinkDetails, LinkId, LinkStatus, NewLink, RedirectStatus,
+    ScheduleEntry, ScheduledAction, Tag,
+};
+use crate::slug::Slug;
+use crate::store::{LinkQuery, SCHEMA_VERSION, TargetChange};
+use crate::table::{Route, RoutedLink};
+use crate::target::TargetUrl;
+
+type Conn = <Db as sqlx::Database>::Connection;
+type Tx = sqlx::Transaction<'static, Db>;
+
+/// Key of the PostgreSQL advisory lock every writer holds until commit: writes are rare (people
+/// editing links), and serialising them makes the change feed's ids commit in order.
+const WRITE_LOCK_KEY: i64 = 0x71726c_696e6b;
+
+const LINK_COLUMNS: &str =
+    "id, slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at";
+
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pub(super) pool: sqlx::Pool<Db>,
+}
+
+fn micros(at: Timestamp) -> i64 {
+    at.as_microsecond()
+}
+
+fn timestamp(micros: i64) -> Timestamp {
+    Timestamp::from_microsecond(micros).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn slug_taken(error: sqlx::Error, slug: &Slug) -> Error {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::SlugTaken(slug.clone()),
+        _ => Error::Database(error),
+    }
+}
+
+impl Backend {
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A transaction that holds the write lock from its first statement, so a read followed by
+    /// a write never fails half-way (SQLite `BEGIN IMMEDIATE`; a PostgreSQL advisory lock).
+    async fn begin_write(&self) -> Result<Tx> {
+        match DIALECT {
+            Dialect::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Dialect::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK_KEY).execute(&mut *tx).await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    pub(super) async fn migrate(&self) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?;
+        if current > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew { found: current, known: SCHEMA_VERSION });
+        }
+        for (version, name, sql) in MIGRATIONS.iter().filter(|(version, _, _)| *version > current) {
+            tracing::info!(version, name, "applying migration");
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            #[expect(clippy::disallowed_methods, reason = "a migration's own timestamp is operational metadata")]
+            let applied_at = Timestamp::now().as_microsecond();
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(version)
+                .bind(name)
+                .bind(applied_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn create_link(&self, new: &NewLink, actor: &Actor, now: Timestamp) -> Result<Link> {
+        let mut tx = self.begin_write().await?;
+        let slug = match &new.slug {
+            Some(slug) => slug.clone(),
+            None => free_generated_slug(&mut tx).await?,
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO links (slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'active', FALSE, $5, $6, $7, $7) RETURNING id",
+        )
+        .bind(slug.as_str())
+        .bind(new.target.as_str())
+        .bind(&new.title)
+        .bind(&new.notes)
+        .bind(i64::from(new.redirect_status.code()))
+        .bind(new.forward_query)
+        .bind(micros(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| slug_taken(e, &slug))?;
+        let id = LinkId(id);
+        sqlx::query("INSERT INTO slugs (slug, link_id) VALUES ($1, $2)")
+            .bind(slug.as_str())
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| slug_taken(e, &slug))?;
+        replace_tags(&mut tx, id, &new.tags).await?;
+        let created = Change::Created { slug: slug.to_string(), target: new.target.to_string() };
+        record(&mut tx, id, now, actor, &created, None).await?;
+        let link = load_link(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    pub(super) async fn link(&self, slug: &Slug) -> Result<Link> {
+        let mut conn = self.pool.acquire().await?;
+        let id = resolve(&mut conn, slug).await?;
+        load_link(&mut conn, id).await
+    }
+
+    pub(super) async fn list_links(&self, query: &LinkQuery) -> Result<Vec<Link>> {
+        let mut conn = self.pool.acquire().await?;
+        let pattern = query.search.as_ref().map(|s| {
+            let escaped = s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT l.id FROM links l
+             WHERE ($1 IS NULL OR lower(l.slug) LIKE $1 ESCAPE '\\' OR lower(l.title) LIKE $1 ESCAPE '\\'
+                    OR lower(l.target) LIKE $1 ESCAPE '\\')
+               AND ($2 IS NULL OR l.status = $2)
+               AND ($3 IS NULL OR EXISTS (SELECT 1 FROM link_tags t WHERE t.link_id = l.id AND t.tag = $3))
+               AND ($4 IS NULL OR l.slug > $4)
+             ORDER BY l.slug
+             LIMIT $5",
+        )
+        .bind(pattern)
+        .bind(query.status.map(LinkStatus::as_str))
+        .bind(query.tag.as_ref().map(Tag::as_str))
+        .bind(query.after.as_ref().map(Slug::as_str))
+        .bind(i64::from(query.limit.max(1)))
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut links = Vec::with_capacity(ids.len());
+        for id in ids {
+            links.push(load_link(&mut conn, LinkId(id)).await?);
+        }
+        Ok(links)
+    }
+
+    pub(super) async fn set_target(&self, change: TargetChange<'_>, actor: &Actor, now: Timestamp) -> Result<Link> {
+        let mut tx = self.begin_write().await?;
+        let link = lock_link(&mut tx, change.slug, now).await?;
+        if link.locked && !change.confirm {
+            return Err(Error::ConfirmationRequired(link.slug));
+        }
+        let reason = change.reason;
+        match change.at.filter(|at| *at > now) {
+            Some(at) => {
+                let action = ScheduledAction::Target { target: change.target.clone() };
+                schedule(&mut tx, &link, at, &action, actor, now, reason).await?;
+            }
+            None if &link.target == change.target => {}
+            None => {
+                sqlx::query("UPDATE links SET target = $1, updated_at = $2 WHERE id = $3")
+                    .bind(change.target.as_str())
+                    .bind(micros(now))
+                    .bind(link.id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                let entry = Change::Target { old: link.target.to_string(), new: change.target.to_string() };
+                record(&mut tx, link.id, now, actor, &entry, reason).await?;
+            }
+        }
+        let link = load_link(&mut tx, link.id).await?;
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    pub(super) async fn update_details(
+        &self,
+        slug: &Slug,
+        details: &LinkDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Link> {
+        let _ = actor;
+        let mut tx = self.begin_write().await?;
+        let link = lock_link(&mut tx, slug, now).await?;
+        sqlx::query(
+            "UPDATE links SET title = $1, notes = $2, redirect_status = $3, forward_query = $4, updated_at = $5
+             WHERE id = $6",
+        )
+        .bind(details.title.as_ref().unwrap_or(&link.title))
+        .bind(details.notes.as_ref().unwrap_or(&link.notes))
+        .bind(i64::from(details.redirect_status.unwrap_or(link.redirect_status).code()))
+        .bind(details.forward_query.unwrap_or(link.forward_query))
+        .bind(micros(now))
+        .bind(link.id.0)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(tags) = &details.tags {
+            replace_tags(&mut tx, link.id, tags).await?;
+        }
+        append_change(&mut tx, link.id).await?;
+        let link = load_link(&mut tx, link.id).await?;
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    pub(super) async fn retire(
+        &self,
+        slug: &Slug,
+        at: Option<Timestamp>,
+        confirm: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Link> {
+        let mut tx = self.begin_write().await?;
+        let link = lock_link(&mut tx, slug, now).await?;
+        if link.locked && !confirm {
+            return Err(Error::ConfirmationRequired(link.slug));
+        }
+        match at.filter(|at| *at > now) {
+            Some(at) => schedule(&mut tx, &link, at, &ScheduledAction::Retire, actor, now, None).await?,
+            None => set_status(&mut tx, &link, LinkStatus::Retired, actor, now).await?,
+        }
+        let link = load_link(&mut tx, link.id).await?;
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    pub(super) async fn unretire(&self, slug: &Slug, actor: &Actor, now: Timestamp) -> Result<Link> {
+        let mut tx = self.begin_write().await?;
+        let link = lock_link(&mut tx, slug, now).await?;
+        set_status(&mut tx, &link, LinkStatus::Active, actor, now).await?;
+        let link = load_link(&mut tx, link.id).await?;
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    pub(super) async fn set_locked(&self, slug: &Slug, locked: bool, actor: &Actor, now: Timestamp) -> Result<Link> {
+        let mut tx = self.begin_write().await?;
+        let link = lock_link(&mut tx, slug, now).await?;
+        if link.locked != locked {
+            sqlx::query("UPDATE links SET locked = $1, updated_at = $2 WHERE id = $3")
+                .bind(locked)
+                .bind(micros(now))
+                .bind(link.id.0)
+                .execute(&mut *tx)
+                .await?;
+            record(&mut tx, link.id, now, actor, &Change::Lock { locked }, None).await?;
+        }
+        let link = load_link(&mut tx, link.id).await?;
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    pub(super) async fn rename(&self, old: &Slug, new: &Slug, actor: &Actor, now: Timestamp) -> Result<Link> {
+        let mut tx = self.begin_write().await?;
+        let link = lock_link(&mut tx, old, now).await?;
+        if link.locked {
+            return Err(Error::LockedRename(link.slug));
+        }
+        sqlx::query("INSERT INTO slugs (slug, link_id) VALUES ($1, $2)")
+            .bind(new.as_str())
+            .bind(link.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| slug_taken(e, new))?;
+        sqlx::query("UPDATE links SET slug = $1, updated_at = $2 WHERE id = $3")
+            .bind(new.as_str())
+            .bind(micros(now))
+            .bind(link.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| slug_taken(e, new))?;
+        let entry = Change::Slug { old: link.slug.to_string(), new: new.to_string() };
+        record(&mut tx, link.id, now, actor, &entry, None).await?;
+        let link = load_link(&mut tx, link.id).await?;
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    pub(super) async fn history(&self, slug: &Slug) -> Result<Vec<HistoryEntry>> {
+        let mut conn = self.pool.acquire().await?;
+        let id = resolve(&mut conn, slug).await?;
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, interface, kind, old, new, effective_at, reason
+             FROM history WHERE link_id = $1 ORDER BY seq",
+        )
+        .bind(id.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter().map(history_entry).collect()
+    }
+
+    pub(super) async fn unschedule(&self, slug: &Slug, entry_id: i64, actor: &Actor, now: Timestamp) -> Result<Link> {
+        let mut tx = self.begin_write().await?;
+        let link = lock_link(&mut tx, slug, now).await?;
+        let Some(entry) = link.schedule.iter().find(|entry| entry.id == entry_id) else {
+            return Err(Error::invalid(
+                "entry",
+                "exists",
+                format!("`{}` has no pending schedule entry {entry_id}", link.slug),
+            ));
+        };
+        sqlx::query("DELETE FROM schedule WHERE id = $1").bind(entry_id).execute(&mut *tx).await?;
+        let target = match &entry.action {
+            ScheduledAction::Target { target } => Some(target.to_string()),
+            ScheduledAction::Retire => None,
+        };
+        record(&mut tx, link.id, now, actor, &Change::Unscheduled { at: entry.at, target }, None).await?;
+        let link = load_link(&mut tx, link.id).await?;
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    pub(super) async fn apply_due_schedules(&self, now: Timestamp) -> Result<usize> {
+        let due: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT link_id FROM schedule WHERE at <= $1")
+            .bind(micros(now))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut applied = 0;
+        for link_id in due {
+            let mut tx = self.begin_write().await?;
+            applied += fold_due_schedule(&mut tx, LinkId(link_id), now).await?;
+            tx.commit().await?;
+        }
+        Ok(applied)
+    }
+
+    pub(super) async fn add_counts(&self, batch: &[DailyCount]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for count in batch {
+            sqlx::query(
+                "INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (link_id, day) DO UPDATE SET hits = daily_counts.hits + excluded.hits,
+                     head_hits = daily_counts.head_hits + excluded.head_hits,
+                     bot_hits = daily_counts.bot_hits + excluded.bot_hits",
+            )
+            .bind(count.link_id.0)
+            .bind(count.day.to_string())
+            .bind(count.counts.hits)
+            .bind(count.counts.head_hits)
+            .bind(count.counts.bot_hits)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn daily_counts(&self, slug: &Slug) -> Result<Vec<DailyCount>> {
+        let mut conn = self.pool.acquire().await?;
+        let id = resolve(&mut conn, slug).await?;
+        let rows = sqlx::query("SELECT day, hits, head_hits, bot_hits FROM daily_counts WHERE link_id = $1 ORDER BY day")
+            .bind(id.0)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let day: String = row.try_get("day")?;
+                Ok(DailyCount {
+                    link_id: id,
+                    day: day.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                    counts: Counts {
+                        hits: row.try_get("hits")?,
+                        head_hits: row.try_get("head_hits")?,
+                        bot_hits: row.try_get("bot_hits")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn latest_change(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM changes").fetch_one(&self.pool).await?)
+    }
+
+    pub(super) async fn changes_after(&self, cursor: i64, limit: i64) -> Result<Vec<(i64, LinkId)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT id, link_id FROM changes WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(cursor)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(id, link)| (id, LinkId(link))).collect())
+    }
+
+    /// Routes of one link, or of all when `only` is `None`, in three queries whatever the count.
+    pub(super) async fn routes(&self, only: Option<LinkId>) -> Result<Vec<RoutedLink>> {
+        let mut conn = self.pool.acquire().await?;
+        let filter = only.map(|id| id.0);
+        let links = sqlx::query(
+            "SELECT id, target, status, redirect_status, forward_query FROM links WHERE ($1 IS NULL OR id = $1) ORDER BY id",
+        )
+        .bind(filter)
+        .fetch_all(&mut *conn)
+        .await?;
+        let slugs: Vec<(i64, String)> =
+            sqlx::query_as("SELECT link_id, slug FROM slugs WHERE ($1 IS NULL OR link_id = $1) ORDER BY link_id")
+                .bind(filter)
+                .fetch_all(&mut *conn)
+                .await?;
+        let schedule: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT link_id, at, target FROM schedule WHERE ($1 IS NULL OR link_id = $1) ORDER BY link_id, at, id",
+        )
+        .bind(filter)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut routed = Vec::with_capacity(links.len());
+        let mut slugs = slugs.into_iter().peekable();
+        let mut schedule = schedule.into_iter().peekable();
+        for row in links {
+            let id: i64 = row.try_get("id")?;
+            // Rows of the three queries come ordered by link id; walk them side by side.
+            let mut link_slugs = Vec::new();
+            while let Some((_, slug)) = slugs.next_if(|(link, _)| *link <= id) {
+                link_slugs.push(slug.into_boxed_str());
+            }
+            let mut entries = Vec::new();
+            while let Some((link, at, target)) = schedule.next_if(|(link, _, _)| *link <= id) {
+                if link == id {
+                    entries.push((timestamp(at), scheduled_action(target)));
+                }
+            }
+            let status: String = row.try_get("status")?;
+            routed.push(RoutedLink {
+                slugs: link_slugs,
+                route: Route {
+                    link_id: LinkId(id),
+                    target: TargetUrl::from_stored(row.try_get("target")?),
+                    status: LinkStatus::from_stored(&status),
+                    redirect_status: RedirectStatus::from_stored(row.try_get("redirect_status")?),
+                    forward_query: row.try_get("forward_query")?,
+                    schedule: entries.into_boxed_slice(),
+                },
+            });
+        }
+        Ok(routed)
+    }
+}
+
+fn scheduled_action(target: Option<String>) -> ScheduledAction {
+    match target {
+        Some(target) => ScheduledAction::Target { target: TargetUrl::from_stored(target) },
+        None => ScheduledAction::Retire,
+    }
+}
+
+/// Resolves a current slug or an alias to its link.
+async fn resolve(conn: &mut Conn, slug: &Slug) -> Result<LinkId> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT link_id FROM slugs WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    id.map(LinkId).ok_or_else(|| Error::NotFound(slug.clone()))
+}
+
+/// Resolves the slug inside a write transaction and folds any schedule entry that came due,
+/// so the change about to be made starts from the state visitors see now.
+async fn lock_link(tx: &mut Tx, slug: &Slug, now: Timestamp) -> Result<Link> {
+    let id = resolve(tx, slug).await?;
+    fold_due_schedule(tx, id, now).await?;
+    load_link(tx, id).await
+}
+
+async fn fold_due_schedule(tx: &mut Tx, id: LinkId, now: Timestamp) -> Result<usize> {
+    let due: Vec<(i64, i64, Option<String>, String)> =
+        sqlx::query_as("SELECT id, at, target, actor FROM schedule WHERE link_id = $1 AND at <= $2 ORDER BY at, id")
+            .bind(id.0)
+            .bind(micros(now))
+            .fetch_all(&mut **tx)
+            .await?;
+    for (entry_id, at, target, scheduled_by) in &due {
+        let link = load_link(tx, id).await?;
+        let at = timestamp(*at);
+        let actor = Actor::new(scheduled_by.clone(), Interface::Schedule);
+        match target {
+            Some(target) if *target != link.target.as_str() => {
+                sqlx::query("UPDATE links SET target = $1, updated_at = $2 WHERE id = $3")
+                    .bind(target)
+                    .bind(micros(at))
+                    .bind(id.0)
+                    .execute(&mut **tx)
+                    .await?;
+                let entry = Change::Target { old: link.target.to_string(), new: target.clone() };
+                record(tx, id, at, &actor, &entry, None).await?;
+            }
+            Some(_) => {}
+            None => set_status(tx, &link, LinkStatus::Retired, &actor, at).await?,
+        }
+        sqlx::query("DELETE FROM schedule WHERE id = $1").bind(entry_id).execute(&mut **tx).await?;
+    }
+    if !due.is_empty() {
+        append_change(tx, id).await?;
+    }
+    Ok(due.len())
+}
+
+async fn set_status(tx: &mut Tx, link: &Link, status: LinkStatus, actor: &Actor, now: Timestamp) -> Result<()> {
+    if link.status == status {
+        return Ok(());
+    }
+    sqlx::query("UPDATE links SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(micros(now))
+        .bind(link.id.0)
+        .execute(&mut **tx)
+        .await?;
+    record(tx, link.id, now, actor, &Change::Status { old: link.status, new: status }, None).await
+}
+
+async fn schedule(
+    tx: &mut Tx,
+    link: &Link,
+    at: Timestamp,
+    action: &ScheduledAction,
+    actor: &Actor,
+    now: Timestamp,
+    reason: Option<&str>,
+) -> Result<()> {
+    let target = match action {
+        ScheduledAction::Target { target } => Some(target.to_string()),
+        ScheduledAction::Retire => None,
+    };
+    sqlx::query("INSERT INTO schedule (link_id, at, target, created_at, actor) VALUES ($1, $2, $3, $4, $5)")
+        .bind(link.id.0)
+        .bind(micros(at))
+        .bind(target.as_deref())
+        .bind(micros(now))
+        .bind(&actor.name)
+        .execute(&mut **tx)
+        .await?;
+    record(tx, link.id, now, actor, &Change::Scheduled { at, target }, reason).await
+}
+
+async fn replace_tags(tx: &mut Tx, id: LinkId, tags: &[Tag]) -> Result<()> {
+    sqlx::query("DELETE FROM link_tags WHERE link_id = $1").bind(id.0).execute(&mut **tx).await?;
+    let mut tags: Vec<&Tag> = tags.iter().collect();
+    tags.sort();
+    tags.dedup();
+    for tag in tags {
+        sqlx::query("INSERT INTO link_tags (link_id, tag) VALUES ($1, $2)")
+            .bind(id.0)
+            .bind(tag.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Appends a history entry and a change-feed entry. History is never edited afterwards.
+async fn record(
+    tx: &mut Tx,
+    id: LinkId,
+    at: Timestamp,
+    actor: &Actor,
+    change: &Change,
+    reason: Option<&str>,
+) -> Result<()> {
+    let (kind, old, new, effective_at) = match change {
+        Change::Created { slug, target } => ("created", Some(slug.clone()), Some(target.clone()), None),
+        Change::Target { old, new } => ("target", Some(old.clone()), Some(new.clone()), None),
+        Change::Slug { old, new } => ("slug", Some(old.clone()), Some(new.clone()), None),
+        Change::Status { old, new } => ("status", Some(old.as_str().to_owned()), Some(new.as_str().to_owned()), None),
+        Change::Lock { locked } => ("lock", None, Some(locked.to_string()), None),
+        Change::Scheduled { at, target } => ("scheduled", None, target.clone(), Some(micros(*at))),
+        Change::Unscheduled { at, target } => ("unscheduled", None, target.clone(), Some(micros(*at))),
+    };
+    let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM history WHERE link_id = $1")
+        .bind(id.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO history (link_id, seq, at, actor, interface, kind, old, new, effective_at, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id.0)
+    .bind(seq)
+    .bind(micros(at))
+    .bind(&actor.name)
+    .bind(actor.interface.as_str())
+    .bind(kind)
+    .bind(old)
+    .bind(new)
+    .bind(effective_at)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    append_change(tx, id).await
+}
+
+async fn append_change(tx: &mut Tx, id: LinkId) -> Result<()> {
+    sqlx::query("INSERT INTO changes (link_id) VALUES ($1)").bind(id.0).execute(&mut **tx).await?;
+    Ok(())
+}
+
+fn history_entry(row: &<Db as sqlx::Database>::Row) -> Result<HistoryEntry> {
+    let kind: String = row.try_get("kind")?;
+    let old: Option<String> = row.try_get("old")?;
+    let new: Option<String> = row.try_get("new")?;
+    let effective_at: Option<i64> = row.try_get("effective_at")?;
+    let text = |value: Option<String>| value.unwrap_or_default();
+    let change = match kind.as_str() {
+        "created" => Change::Created { slug: text(old), target: text(new) },
+        "target" => Change::Target { old: text(old), new: text(new) },
+        "slug" => Change::Slug { old: text(old), new: text(new) },
+        "status" => Change::Status {
+            old: LinkStatus::from_stored(&text(old)),
+            new: LinkStatus::from_stored(&text(new)),
+        },
+        "lock" => Change::Lock { locked: new.as_deref() == Some("true") },
+        "scheduled" => Change::Scheduled { at: timestamp(effective_at.unwrap_or_default()), target: new },
+        "unscheduled" => Change::Unscheduled { at: timestamp(effective_at.unwrap_or_default()), target: new },
+        other => return Err(Error::Conflict(format!("unknown history kind `{other}` (written by a newer qrlink?)"))),
+    };
+    let interface: String = row.try_get("interface")?;
+    Ok(HistoryEntry {
+        seq: row.try_get("seq")?,
+        at: timestamp(row.try_get("at")?),
+        actor: row.try_get("actor")?,
+        interface: Interface::from_stored(&interface),
+        change,
+        reason: row.try_get("reason")?,
+    })
+}
+
+async fn load_link(conn: &mut Conn, id: LinkId) -> Result<Link> {
+    let row = sqlx::query(&format!("SELECT {LINK_COLUMNS} FROM links WHERE id = $1"))
+        .bind(id.0)
+        .fetch_one(&mut *conn)
+        .await?;
+    let slug = Slug::parse(row.try_get::<&str, _>("slug")?).map_err(Error::Invalid)?;
+    let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM link_tags WHERE link_id = $1 ORDER BY tag")
+        .bind(id.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    let aliases: Vec<String> = sqlx::query_scalar("SELECT slug FROM slugs WHERE link_id = $1 AND slug <> $2 ORDER BY slug")
+        .bind(id.0)
+        .bind(slug.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    let schedule: Vec<(i64, i64, Option<String>, i64, String)> =
+        sqlx::query_as("SELECT id, at, target, created_at, actor FROM schedule WHERE link_id = $1 ORDER BY at, id")
+            .bind(id.0)
+            .fetch_all(&mut *conn)
+            .await?;
+    let status: String = row.try_get("status")?;
+    Ok(Link {
+        id,
+        slug,
+        target: TargetUrl::from_stored(row.try_get("target")?),
+        title: row.try_get("title")?,
+        notes: row.try_get("notes")?,
+        tags: tags.iter().filter_map(|tag| Tag::parse(tag).ok()).collect(),
+        status: LinkStatus::from_stored(&status),
+        locked: row.try_get("locked")?,
+        redirect_status: RedirectStatus::from_stored(row.try_get("redirect_status")?),
+        forward_query: row.try_get("forward_query")?,
+        created_at: timestamp(row.try_get("created_at")?),
+        updated_at: timestamp(row.try_get("updated_at")?),
+        aliases: aliases.iter().filter_map(|alias| Slug::parse(alias).ok()).collect(),
+        schedule: schedule
+            .into_iter()
+            .map(|(id, at, target, created_at, actor)| ScheduleEntry {
+                id,
+                at: timestamp(at),
+                action: scheduled_action(target),
+                created_at: timestamp(created_at),
+                actor,
+            })
+            .collect(),
+    })
+}
+
+/// Draws random slugs until one is free. With 31^7 slugs, a second draw is already rare.
+async fn free_generated_slug(tx: &mut Tx) -> Result<Slug> {
+    for _ in 0..16 {
+        let slug = Slug::generate(&mut rand::rng());
+        let taken: Option<i64> = sqlx::query_scalar("SELECT link_id FROM slugs WHERE slug = $1")
+            .bind(slug.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+        if taken.is_none() {
+            return Ok(slug);
+        }
+    }
+    Err(Error::Conflict("could not find a free random slug after 16 tries".into()))
+}

@@ -1,0 +1,327 @@
+//! The `Store`: every read and write of links, on SQLite or PostgreSQL.
+//!
+//! The queries are written once, in `backend.rs`, and compiled twice: the file is included
+//! into a `sqlite` and a `postgres` module, each naming its own `Db` type. Both copies are
+//! fully type-checked against their driver, no generic bounds leak out, and the SQL is one
+//! text to read and review. The differences between the dialects (how a write transaction
+//! takes its lock, schema DDL) are explicit `match DIALECT` arms or separate migration files.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::counts::DailyCount;
+use crate::error::Result;
+use crate::link::{Actor, HistoryEntry, Link, LinkDetails, LinkId, LinkStatus, NewLink};
+use crate::slug::Slug;
+use crate::table::RoutedLink;
+use crate::target::{TargetPolicy, TargetUrl};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+mod sqlite {
+    use super::Dialect;
+    type Db = sqlx::Sqlite;
+    const DIALECT: Dialect = Dialect::Sqlite;
+    const MIGRATIONS: &[(i64, &str, &str)] = &[(
+        1,
+        "links",
+        include_str!("../../migrations/sqlite/0001_links.sql"),
+    )];
+    include!("backend.rs");
+}
+
+mod postgres {
+    use super::Dialect;
+    type Db = sqlx::Postgres;
+    const DIALECT: Dialect = Dialect::Postgres;
+    const MIGRATIONS: &[(i64, &str, &str)] = &[(
+        1,
+        "links",
+        include_str!("../../migrations/postgres/0001_links.sql"),
+    )];
+    include!("backend.rs");
+}
+
+/// The highest schema version this binary knows; a database beyond it is refused.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Filter, search and keyset pagination for listing links.
+#[derive(Debug, Clone, Default)]
+pub struct LinkQuery {
+    /// Case-insensitive substring of slug, title or target.
+    pub search: Option<String>,
+    pub tag: Option<crate::link::Tag>,
+    pub status: Option<LinkStatus>,
+    /// Keyset cursor: only links whose slug sorts after this one.
+    pub after: Option<Slug>,
+    pub limit: u32,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum StoreLocation<'a> {
+    /// An SQLite database file `qrlink.db` inside this directory (created if missing).
+    SqliteDir(&'a Path),
+    /// A `postgres://` URL.
+    Postgres(&'a str),
+}
+
+/// The application database. A closed enum rather than a trait object or a generic: there
+/// are exactly two backends, and every caller stays free of type parameters.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(sqlite::Backend),
+    Postgres(postgres::Backend),
+}
+
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* $(,)? )) => {
+        match $self {
+            Store::Sqlite(backend) => backend.$method($($arg),*).await,
+            Store::Postgres(backend) => backend.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the database, creating it if needed, and brings its schema up to date. Safe when
+    /// several processes do this at once on an empty database.
+    pub async fn open(location: StoreLocation<'_>) -> Result<Store> {
+        let store = match location {
+            StoreLocation::SqliteDir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    crate::Error::invalid(
+                        "data_dir",
+                        "creatable",
+                        format!("cannot create {}: {e}", dir.display()),
+                    )
+                })?;
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(dir.join("qrlink.db"))
+                    .create_if_missing(true)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                let pool = sqlx::pool::PoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await?;
+                Store::Sqlite(sqlite::Backend { pool })
+            }
+            StoreLocation::Postgres(url) => {
+                let options = sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| {
+                    crate::Error::invalid(
+                        "database_url",
+                        "postgres_url",
+                        format!("not a PostgreSQL URL: {e}"),
+                    )
+                })?;
+                let pool = sqlx::pool::PoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await?;
+                Store::Postgres(postgres::Backend { pool })
+            }
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        dispatch!(self.migrate())
+    }
+
+    pub async fn close(&self) {
+        dispatch!(self.close())
+    }
+
+    pub async fn create_link(&self, new: &NewLink, actor: &Actor, now: Timestamp) -> Result<Link> {
+        dispatch!(self.create_link(new, actor, now))
+    }
+
+    /// The link with this slug, current or alias.
+    pub async fn link(&self, slug: &Slug) -> Result<Link> {
+        dispatch!(self.link(slug))
+    }
+
+    pub async fn list_links(&self, query: &LinkQuery) -> Result<Vec<Link>> {
+        dispatch!(self.list_links(query))
+    }
+
+    /// Points the link at `target` now, or from `at` on when that lies in the future.
+    pub async fn set_target(
+        &self,
+        change: TargetChange<'_>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Link> {
+        dispatch!(self.set_target(change, actor, now))
+    }
+
+    pub async fn update_details(
+        &self,
+        slug: &Slug,
+        details: &LinkDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Link> {
+        dispatch!(self.update_details(slug, details, actor, now))
+    }
+
+    /// Retires the link now, or from `at` on. A retired link answers 410; its slug stays taken.
+    pub async fn retire(
+        &self,
+        slug: &Slug,
+        at: Option<Timestamp>,
+        confirm: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Link> {
+        dispatch!(self.retire(slug, at, confirm, actor, now))
+    }
+
+    pub async fn unretire(&self, slug: &Slug, actor: &Actor, now: Timestamp) -> Result<Link> {
+        dispatch!(self.unretire(slug, actor, now))
+    }
+
+    pub async fn set_locked(
+        &self,
+        slug: &Slug,
+        locked: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Link> {
+        dispatch!(self.set_locked(slug, locked, actor, now))
+    }
+
+    /// Gives the link a new slug; the old one stays as a permanent alias.
+    pub async fn rename(
+        &self,
+        old: &Slug,
+        new: &Slug,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Link> {
+        dispatch!(self.rename(old, new, actor, now))
+    }
+
+    pub async fn history(&self, slug: &Slug) -> Result<Vec<HistoryEntry>> {
+        dispatch!(self.history(slug))
+    }
+
+    /// Points the link back at the target that history entry `seq` set, as a new entry. The
+    /// old target is checked against today's rules first.
+    pub async fn restore(
+        &self,
+        slug: &Slug,
+        seq: i64,
+        policy: &TargetPolicy,
+        confirm: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Link> {
+        let history = self.history(slug).await?;
+        let entry = history
+            .iter()
+            .find(|entry| entry.seq == seq)
+            .ok_or_else(|| {
+                crate::Error::invalid(
+                    "entry",
+                    "exists",
+                    format!("the history of `{slug}` has no entry {seq}"),
+                )
+            })?;
+        let old_target = entry.change.target_set().ok_or_else(|| {
+            crate::Error::invalid(
+                "entry",
+                "sets_target",
+                format!("history entry {seq} did not set a target"),
+            )
+        })?;
+        let target = TargetUrl::parse(old_target, policy)?;
+        let reason = format!("restored from history entry {seq}");
+        self.set_target(
+            TargetChange {
+                slug,
+                target: &target,
+                at: None,
+                reason: Some(&reason),
+                confirm,
+            },
+            actor,
+            now,
+        )
+        .await
+    }
+
+    pub async fn unschedule(
+        &self,
+        slug: &Slug,
+        entry_id: i64,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Link> {
+        dispatch!(self.unschedule(slug, entry_id, actor, now))
+    }
+
+    /// Folds every schedule entry that has come due into its link, recording history. Redirects
+    /// do not wait for this (they evaluate schedules themselves); it keeps history truthful.
+    pub async fn apply_due_schedules(&self, now: Timestamp) -> Result<usize> {
+        dispatch!(self.apply_due_schedules(now))
+    }
+
+    /// Adds a batch of counts in one transaction.
+    pub async fn add_counts(&self, batch: &[DailyCount]) -> Result<()> {
+        dispatch!(self.add_counts(batch))
+    }
+
+    pub async fn daily_counts(&self, slug: &Slug) -> Result<Vec<DailyCount>> {
+        dispatch!(self.daily_counts(slug))
+    }
+
+    /// The newest id of the change feed, 0 when empty.
+    pub async fn latest_change(&self) -> Result<i64> {
+        dispatch!(self.latest_change())
+    }
+
+    /// Changes after `cursor`, oldest first: `(change id, link)`.
+    pub async fn changes_after(&self, cursor: i64, limit: i64) -> Result<Vec<(i64, LinkId)>> {
+        dispatch!(self.changes_after(cursor, limit))
+    }
+
+    /// What the redirect table needs of every link.
+    pub async fn all_routes(&self) -> Result<Vec<RoutedLink>> {
+        dispatch!(self.routes(None))
+    }
+
+    pub async fn route(&self, link_id: LinkId) -> Result<Option<RoutedLink>> {
+        Ok(dispatch!(self.routes(Some(link_id)))?.pop())
+    }
+}
+
+/// A re-point of a link, now or at a future time.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetChange<'a> {
+    pub slug: &'a Slug,
+    pub target: &'a TargetUrl,
+    pub at: Option<Timestamp>,
+    pub reason: Option<&'a str>,
+    /// The explicit confirmation a locked ("printed") link needs.
+    pub confirm: bool,
+}

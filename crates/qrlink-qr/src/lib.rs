@@ -1,0 +1,1 @@
+//! QR code encoding, rendering and verification for qrlink. Filled in by the QR engine work.
