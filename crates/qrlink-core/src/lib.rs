@@ -14,3 +14,6 @@ pub mod table;
 pub mod target;
 
 pub use error::{Error, Invalid, Result};
+
+#[cfg(feature = "testing")]
+pub mod testing;

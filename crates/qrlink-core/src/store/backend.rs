@@ -2,7 +2,7 @@
 // `DIALECT` and `MIGRATIONS` defined by the including module.
 
 use jiff::Timestamp;
-use sqlx::Row;
+use sqlx::{Executor, Row};
 
 use crate::counts::{Counts, DailyCount};
 use crate::error::{Error, Result};
@@ -65,20 +65,24 @@ impl Backend {
 
     pub(super) async fn migrate(&self) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await?;
+        // Plain strings run as simple queries, which may hold several statements.
+        (&mut *tx)
+            .execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .await?;
         let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
             .fetch_one(&mut *tx)
             .await?;
         if current > SCHEMA_VERSION {
             return Err(Error::SchemaTooNew { found: current, known: SCHEMA_VERSION });
         }
-        for (version, name, sql) in MIGRATIONS.iter().filter(|(version, _, _)| *version > current) {
+        for &(version, name, sql) in MIGRATIONS {
+            if version <= current {
+                continue;
+            }
             tracing::info!(version, name, "applying migration");
-            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            (&mut *tx).execute(sql).await?;
             #[expect(clippy::disallowed_methods, reason = "a migration's own timestamp is operational metadata")]
             let applied_at = Timestamp::now().as_microsecond();
             sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")

@@ -1,0 +1,781 @@
+//! The conformance suite: every `Store` operation, told as stories, run on SQLite and on
+//! PostgreSQL (a fresh database per test, from `QRLINK_TEST_DATABASE_URL`).
+
+use jiff::{SignedDuration, Timestamp};
+use qrlink_core::Error;
+use qrlink_core::base_url::BaseUrl;
+use qrlink_core::counts::{Counts, DailyCount};
+use qrlink_core::link::{
+    Actor, Change, Interface, LinkDetails, LinkStatus, NewLink, RedirectStatus, Tag,
+};
+use qrlink_core::slug::Slug;
+use qrlink_core::store::{LinkQuery, Store, StoreLocation, TargetChange};
+use qrlink_core::table::{RedirectTable, Resolution};
+use qrlink_core::target::{TargetPolicy, TargetUrl};
+use qrlink_core::testing::TestDatabase;
+
+/// Runs each story once per backend.
+macro_rules! conformance {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    let db = qrlink_core::testing::TestDatabase::sqlite().await;
+                    super::$story(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    let Some(db) = qrlink_core::testing::TestDatabase::postgres().await else { return };
+                    super::$story(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    a_created_link_reads_back_with_its_history,
+    slugs_are_case_insensitive_and_never_freed,
+    a_missing_slug_is_generated,
+    re_pointing_records_old_and_new_with_reason,
+    a_printed_link_needs_confirmation_and_cannot_be_renamed,
+    a_renamed_link_keeps_its_old_slug_as_alias,
+    retiring_and_unretiring_are_recorded,
+    scheduled_changes_take_effect_at_their_time,
+    an_earlier_target_is_restored_as_a_new_entry,
+    a_pending_entry_can_be_unscheduled,
+    details_change_without_touching_history,
+    listing_searches_filters_and_pages_by_keyset,
+    counts_add_up_across_flushes,
+    the_change_feed_lets_a_table_follow_every_write,
+    several_processes_can_migrate_at_once,
+    a_schema_newer_than_the_binary_is_refused,
+);
+
+fn t0() -> Timestamp {
+    "2026-06-01T10:00:00Z".parse().unwrap()
+}
+
+fn policy() -> TargetPolicy {
+    TargetPolicy {
+        base: BaseUrl::parse("https://go.example.org").unwrap(),
+        allow_private: false,
+    }
+}
+
+fn target(url: &str) -> TargetUrl {
+    TargetUrl::parse(url, &policy()).unwrap()
+}
+
+fn slug(s: &str) -> Slug {
+    Slug::parse(s).unwrap()
+}
+
+fn alice() -> Actor {
+    Actor::new("alice", Interface::Cli)
+}
+
+async fn create(store: &Store, s: &str, url: &str) -> qrlink_core::link::Link {
+    store
+        .create_link(&NewLink::new(Some(slug(s)), target(url)), &alice(), t0())
+        .await
+        .unwrap()
+}
+
+fn repoint<'a>(s: &'a Slug, t: &'a TargetUrl) -> TargetChange<'a> {
+    TargetChange {
+        slug: s,
+        target: t,
+        at: None,
+        reason: None,
+        confirm: false,
+    }
+}
+
+async fn a_created_link_reads_back_with_its_history(db: &TestDatabase) {
+    let store = &db.store;
+    let mut new = NewLink::new(Some(slug("pycon-talk")), target("https://example.org/talk"));
+    new.title = "My talk".into();
+    new.tags = vec![Tag::parse("pycon").unwrap(), Tag::parse("talks").unwrap()];
+    let created = store.create_link(&new, &alice(), t0()).await.unwrap();
+    let read = store.link(&slug("PYCON-TALK")).await.unwrap();
+    assert_eq!(read, created);
+    assert_eq!(read.slug.as_str(), "pycon-talk");
+    assert_eq!(read.target.as_str(), "https://example.org/talk");
+    assert_eq!(read.title, "My talk");
+    assert_eq!(
+        read.tags.iter().map(Tag::as_str).collect::<Vec<_>>(),
+        ["pycon", "talks"]
+    );
+    assert_eq!(
+        (read.status, read.locked, read.redirect_status),
+        (LinkStatus::Active, false, RedirectStatus::FOUND)
+    );
+    assert_eq!(read.created_at, t0());
+    let history = store.history(&read.slug).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (
+            history[0].seq,
+            history[0].actor.as_str(),
+            history[0].interface
+        ),
+        (1, "alice", Interface::Cli)
+    );
+    assert_eq!(
+        history[0].change,
+        Change::Created {
+            slug: "pycon-talk".into(),
+            target: "https://example.org/talk".into()
+        }
+    );
+    assert!(matches!(
+        store.link(&slug("nope")).await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+async fn slugs_are_case_insensitive_and_never_freed(db: &TestDatabase) {
+    let store = &db.store;
+    create(store, "talk", "https://example.org/1").await;
+    let again = store
+        .create_link(
+            &NewLink::new(Some(slug("TALK")), target("https://example.org/2")),
+            &alice(),
+            t0(),
+        )
+        .await;
+    assert!(matches!(again, Err(Error::SlugTaken(s)) if s.as_str() == "talk"));
+    store
+        .retire(&slug("talk"), None, false, &alice(), t0())
+        .await
+        .unwrap();
+    let after_retire = store
+        .create_link(
+            &NewLink::new(Some(slug("talk")), target("https://example.org/3")),
+            &alice(),
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(after_retire, Err(Error::SlugTaken(_))),
+        "a retired link's slug stays taken"
+    );
+    let all = store
+        .list_links(&LinkQuery {
+            limit: 10,
+            ..LinkQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "nothing was stored by the refused creates");
+    assert_eq!(all[0].target.as_str(), "https://example.org/1");
+}
+
+async fn a_missing_slug_is_generated(db: &TestDatabase) {
+    let link = db
+        .store
+        .create_link(
+            &NewLink::new(None, target("https://example.org/")),
+            &alice(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(link.slug.as_str().len(), qrlink_core::slug::GENERATED_LEN);
+    assert_eq!(db.store.link(&link.slug).await.unwrap().id, link.id);
+}
+
+async fn re_pointing_records_old_and_new_with_reason(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "menu", "https://example.org/menu-2026").await;
+    let new_target = target("https://example.org/menu-2027");
+    let change = TargetChange {
+        reason: Some("new season"),
+        ..repoint(&link.slug, &new_target)
+    };
+    let later = t0() + SignedDuration::from_hours(1);
+    let updated = store.set_target(change, &alice(), later).await.unwrap();
+    assert_eq!(updated.target, new_target);
+    assert_eq!(updated.updated_at, later);
+    // The same target again changes nothing and records nothing.
+    store
+        .set_target(repoint(&link.slug, &new_target), &alice(), later)
+        .await
+        .unwrap();
+    let history = store.history(&link.slug).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        history[1].change,
+        Change::Target {
+            old: "https://example.org/menu-2026".into(),
+            new: "https://example.org/menu-2027".into()
+        }
+    );
+    assert_eq!(history[1].reason.as_deref(), Some("new season"));
+    assert_eq!(history[1].at, later);
+}
+
+async fn a_printed_link_needs_confirmation_and_cannot_be_renamed(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "banner", "https://example.org/a").await;
+    let locked = store
+        .set_locked(&link.slug, true, &alice(), t0())
+        .await
+        .unwrap();
+    assert!(locked.locked);
+    let b = target("https://example.org/b");
+    let refused = store
+        .set_target(repoint(&link.slug, &b), &alice(), t0())
+        .await;
+    assert!(matches!(refused, Err(Error::ConfirmationRequired(_))));
+    assert!(matches!(
+        store.retire(&link.slug, None, false, &alice(), t0()).await,
+        Err(Error::ConfirmationRequired(_))
+    ));
+    assert!(matches!(
+        store
+            .rename(&link.slug, &slug("banner-2"), &alice(), t0())
+            .await,
+        Err(Error::LockedRename(_))
+    ));
+    assert_eq!(
+        store.link(&link.slug).await.unwrap().target.as_str(),
+        "https://example.org/a",
+        "nothing changed"
+    );
+    let confirmed = store
+        .set_target(
+            TargetChange {
+                confirm: true,
+                ..repoint(&link.slug, &b)
+            },
+            &alice(),
+            t0(),
+        )
+        .await;
+    assert_eq!(confirmed.unwrap().target, b);
+    store
+        .set_locked(&link.slug, false, &alice(), t0())
+        .await
+        .unwrap();
+    let kinds: Vec<Change> = store
+        .history(&link.slug)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.change)
+        .collect();
+    assert_eq!(kinds[1], Change::Lock { locked: true });
+    assert_eq!(kinds[3], Change::Lock { locked: false });
+}
+
+async fn a_renamed_link_keeps_its_old_slug_as_alias(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "old-name", "https://example.org/").await;
+    create(store, "other", "https://example.org/other").await;
+    let renamed = store
+        .rename(&link.slug, &slug("new-name"), &alice(), t0())
+        .await
+        .unwrap();
+    assert_eq!(renamed.slug.as_str(), "new-name");
+    assert_eq!(renamed.aliases, [slug("old-name")]);
+    assert_eq!(
+        store.link(&slug("old-name")).await.unwrap().id,
+        link.id,
+        "the old slug still reaches the link"
+    );
+    for taken in ["other", "old-name"] {
+        let refused = store
+            .rename(&slug("new-name"), &slug(taken), &alice(), t0())
+            .await;
+        assert!(matches!(refused, Err(Error::SlugTaken(_))), "{taken}");
+    }
+    let refused = store
+        .create_link(
+            &NewLink::new(Some(slug("old-name")), target("https://example.org/x")),
+            &alice(),
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(Error::SlugTaken(_))),
+        "an alias blocks creation"
+    );
+    let last = store.history(&renamed.slug).await.unwrap().pop().unwrap();
+    assert_eq!(
+        last.change,
+        Change::Slug {
+            old: "old-name".into(),
+            new: "new-name".into()
+        }
+    );
+}
+
+async fn retiring_and_unretiring_are_recorded(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "flyer", "https://example.org/").await;
+    assert_eq!(
+        store
+            .retire(&link.slug, None, false, &alice(), t0())
+            .await
+            .unwrap()
+            .status,
+        LinkStatus::Retired
+    );
+    assert_eq!(
+        store
+            .unretire(&link.slug, &alice(), t0())
+            .await
+            .unwrap()
+            .status,
+        LinkStatus::Active
+    );
+    let changes: Vec<Change> = store
+        .history(&link.slug)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.change)
+        .collect();
+    assert_eq!(
+        changes[1..],
+        [
+            Change::Status {
+                old: LinkStatus::Active,
+                new: LinkStatus::Retired
+            },
+            Change::Status {
+                old: LinkStatus::Retired,
+                new: LinkStatus::Active
+            },
+        ]
+    );
+}
+
+async fn scheduled_changes_take_effect_at_their_time(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "conf", "https://example.org/cfp").await;
+    let switch_at = t0() + SignedDuration::from_hours(24);
+    let retire_at = t0() + SignedDuration::from_hours(48);
+    let recap = target("https://example.org/recap");
+    let change = TargetChange {
+        at: Some(switch_at),
+        ..repoint(&link.slug, &recap)
+    };
+    let scheduled = store.set_target(change, &alice(), t0()).await.unwrap();
+    assert_eq!(
+        scheduled.target.as_str(),
+        "https://example.org/cfp",
+        "nothing changes before its time"
+    );
+    let scheduled = store
+        .retire(&link.slug, Some(retire_at), false, &alice(), t0())
+        .await
+        .unwrap();
+    assert_eq!(scheduled.schedule.len(), 2);
+    let just_before = switch_at - SignedDuration::from_micros(1);
+    assert_eq!(
+        scheduled.state_at(just_before).target.as_str(),
+        "https://example.org/cfp"
+    );
+    assert_eq!(scheduled.state_at(switch_at).target, &recap);
+    assert_eq!(scheduled.state_at(switch_at).status, LinkStatus::Active);
+    assert_eq!(scheduled.state_at(retire_at).status, LinkStatus::Retired);
+
+    // Folding due entries records them in history as the scheduler's doing, at their time.
+    assert_eq!(store.apply_due_schedules(just_before).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .apply_due_schedules(switch_at + SignedDuration::from_mins(5))
+            .await
+            .unwrap(),
+        1
+    );
+    let folded = store.link(&link.slug).await.unwrap();
+    assert_eq!(
+        (folded.target.clone(), folded.schedule.len()),
+        (recap.clone(), 1)
+    );
+    let last = store.history(&link.slug).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.at, last.interface, last.actor.as_str()),
+        (switch_at, Interface::Schedule, "alice")
+    );
+    // A write after the retirement time first folds it, so it starts from what visitors see.
+    let after = store
+        .unretire(
+            &link.slug,
+            &alice(),
+            retire_at + SignedDuration::from_hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (after.status, after.schedule.len()),
+        (LinkStatus::Active, 0)
+    );
+    let statuses: Vec<Change> = store
+        .history(&link.slug)
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .take(2)
+        .map(|e| e.change)
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            Change::Status {
+                old: LinkStatus::Retired,
+                new: LinkStatus::Active
+            },
+            Change::Status {
+                old: LinkStatus::Active,
+                new: LinkStatus::Retired
+            },
+        ]
+    );
+}
+
+async fn an_earlier_target_is_restored_as_a_new_entry(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "slides", "https://example.org/v1").await;
+    let v2 = target("https://example.org/v2");
+    store
+        .set_target(repoint(&link.slug, &v2), &alice(), t0())
+        .await
+        .unwrap();
+    let restored = store
+        .restore(&link.slug, 1, &policy(), false, &alice(), t0())
+        .await
+        .unwrap();
+    assert_eq!(restored.target.as_str(), "https://example.org/v1");
+    let last = store.history(&link.slug).await.unwrap().pop().unwrap();
+    assert_eq!(last.seq, 3);
+    assert_eq!(
+        last.change,
+        Change::Target {
+            old: "https://example.org/v2".into(),
+            new: "https://example.org/v1".into()
+        }
+    );
+    assert_eq!(
+        last.reason.as_deref(),
+        Some("restored from history entry 1")
+    );
+    let missing = store
+        .restore(&link.slug, 99, &policy(), false, &alice(), t0())
+        .await;
+    assert!(matches!(missing, Err(Error::Invalid(i)) if i.field == "entry"));
+}
+
+async fn a_pending_entry_can_be_unscheduled(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "poster", "https://example.org/").await;
+    let at = t0() + SignedDuration::from_hours(3);
+    let scheduled = store
+        .retire(&link.slug, Some(at), false, &alice(), t0())
+        .await
+        .unwrap();
+    let entry = scheduled.schedule[0].id;
+    let cleared = store
+        .unschedule(&link.slug, entry, &alice(), t0())
+        .await
+        .unwrap();
+    assert!(cleared.schedule.is_empty());
+    assert_eq!(cleared.state_at(at).status, LinkStatus::Active);
+    let last = store.history(&link.slug).await.unwrap().pop().unwrap();
+    assert_eq!(last.change, Change::Unscheduled { at, target: None });
+    assert!(matches!(
+        store.unschedule(&link.slug, entry, &alice(), t0()).await,
+        Err(Error::Invalid(_))
+    ));
+}
+
+async fn details_change_without_touching_history(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "badge", "https://example.org/").await;
+    let details = LinkDetails {
+        title: Some("Badge".into()),
+        notes: Some("printed on 500 badges".into()),
+        tags: Some(vec![Tag::parse("event").unwrap()]),
+        redirect_status: Some(RedirectStatus::parse(308).unwrap()),
+        forward_query: Some(true),
+    };
+    let updated = store
+        .update_details(&link.slug, &details, &alice(), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.title.as_str(), updated.notes.as_str()),
+        ("Badge", "printed on 500 badges")
+    );
+    assert_eq!(
+        (updated.redirect_status.code(), updated.forward_query),
+        (308, true)
+    );
+    assert_eq!(updated.tags, [Tag::parse("event").unwrap()]);
+    let untouched = store
+        .update_details(&link.slug, &LinkDetails::default(), &alice(), t0())
+        .await
+        .unwrap();
+    assert_eq!(untouched.title, "Badge");
+    assert_eq!(store.history(&link.slug).await.unwrap().len(), 1);
+}
+
+async fn listing_searches_filters_and_pages_by_keyset(db: &TestDatabase) {
+    let store = &db.store;
+    for i in 0..7 {
+        let mut new = NewLink::new(
+            Some(slug(&format!("link-{i}"))),
+            target(&format!("https://shop.example.com/item/{i}")),
+        );
+        new.title = if i % 2 == 0 {
+            format!("Even 100% item {i}")
+        } else {
+            format!("Odd item {i}")
+        };
+        new.tags = vec![Tag::parse(if i < 3 { "early" } else { "late" }).unwrap()];
+        store.create_link(&new, &alice(), t0()).await.unwrap();
+    }
+    store
+        .retire(&slug("link-6"), None, false, &alice(), t0())
+        .await
+        .unwrap();
+    let slugs = |links: Vec<qrlink_core::link::Link>| {
+        links
+            .into_iter()
+            .map(|l| l.slug.to_string())
+            .collect::<Vec<_>>()
+    };
+    let page = |after: Option<&str>| LinkQuery {
+        limit: 3,
+        after: after.map(slug),
+        ..LinkQuery::default()
+    };
+    assert_eq!(
+        slugs(store.list_links(&page(None)).await.unwrap()),
+        ["link-0", "link-1", "link-2"]
+    );
+    assert_eq!(
+        slugs(store.list_links(&page(Some("link-2"))).await.unwrap()),
+        ["link-3", "link-4", "link-5"]
+    );
+    assert_eq!(
+        slugs(store.list_links(&page(Some("link-5"))).await.unwrap()),
+        ["link-6"]
+    );
+    let query = |search: &str| LinkQuery {
+        search: Some(search.into()),
+        limit: 50,
+        ..LinkQuery::default()
+    };
+    assert_eq!(
+        slugs(store.list_links(&query("EVEN")).await.unwrap()),
+        ["link-0", "link-2", "link-4", "link-6"]
+    );
+    assert_eq!(
+        slugs(store.list_links(&query("100%")).await.unwrap()),
+        ["link-0", "link-2", "link-4", "link-6"]
+    );
+    assert_eq!(
+        slugs(store.list_links(&query("0%")).await.unwrap()),
+        ["link-0", "link-2", "link-4", "link-6"]
+    );
+    assert_eq!(
+        slugs(store.list_links(&query("item/3")).await.unwrap()),
+        ["link-3"]
+    );
+    assert!(
+        store.list_links(&query("_")).await.unwrap().is_empty(),
+        "`_` is literal, not a wildcard"
+    );
+    let late_active = LinkQuery {
+        tag: Some(Tag::parse("late").unwrap()),
+        status: Some(LinkStatus::Active),
+        limit: 50,
+        ..LinkQuery::default()
+    };
+    assert_eq!(
+        slugs(store.list_links(&late_active).await.unwrap()),
+        ["link-3", "link-4", "link-5"]
+    );
+}
+
+async fn counts_add_up_across_flushes(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "counted", "https://example.org/").await;
+    let day = |d: &str| d.parse().unwrap();
+    let batch = |hits, head_hits, bot_hits| {
+        vec![
+            DailyCount {
+                link_id: link.id,
+                day: day("2026-06-01"),
+                counts: Counts {
+                    hits,
+                    head_hits,
+                    bot_hits,
+                },
+            },
+            DailyCount {
+                link_id: link.id,
+                day: day("2026-06-02"),
+                counts: Counts {
+                    hits: 1,
+                    head_hits: 0,
+                    bot_hits: 0,
+                },
+            },
+        ]
+    };
+    store.add_counts(&batch(5, 1, 2)).await.unwrap();
+    store.add_counts(&batch(3, 0, 1)).await.unwrap();
+    store.add_counts(&[]).await.unwrap();
+    let counts = store.daily_counts(&link.slug).await.unwrap();
+    let summary: Vec<(String, Counts)> = counts
+        .iter()
+        .map(|c| (c.day.to_string(), c.counts))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "2026-06-01".into(),
+                Counts {
+                    hits: 8,
+                    head_hits: 1,
+                    bot_hits: 3
+                }
+            ),
+            (
+                "2026-06-02".into(),
+                Counts {
+                    hits: 2,
+                    head_hits: 0,
+                    bot_hits: 0
+                }
+            ),
+        ]
+    );
+}
+
+async fn the_change_feed_lets_a_table_follow_every_write(db: &TestDatabase) {
+    let store = &db.store;
+    let table = RedirectTable::new();
+    assert_eq!(
+        table.resolve("x", None, t0()),
+        Resolution::Unavailable,
+        "not loaded yet"
+    );
+    let first = create(store, "first", "https://example.org/1").await;
+    table.load(store).await.unwrap();
+    let redirect = |location: &str| Resolution::Redirect {
+        link_id: first.id,
+        location: location.into(),
+        status: RedirectStatus::FOUND,
+    };
+    assert_eq!(
+        table.resolve("FIRST", None, t0()),
+        redirect("https://example.org/1")
+    );
+    assert_eq!(table.resolve("second", None, t0()), Resolution::NotFound);
+
+    let second = create(store, "second", "https://example.org/2").await;
+    store
+        .set_target(
+            repoint(&first.slug, &target("https://example.org/1b")),
+            &alice(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .rename(&first.slug, &slug("first-renamed"), &alice(), t0())
+        .await
+        .unwrap();
+    assert_eq!(table.catch_up(store).await.unwrap(), 2);
+    assert_eq!(
+        table.resolve("first", None, t0()),
+        redirect("https://example.org/1b")
+    );
+    assert_eq!(
+        table.resolve("first-renamed", None, t0()),
+        redirect("https://example.org/1b")
+    );
+    assert!(
+        matches!(table.resolve("second", None, t0()), Resolution::Redirect { link_id, .. } if link_id == second.id)
+    );
+    assert_eq!(table.catch_up(store).await.unwrap(), 0, "nothing new");
+
+    store
+        .retire(&second.slug, None, false, &alice(), t0())
+        .await
+        .unwrap();
+    table.catch_up(store).await.unwrap();
+    assert_eq!(
+        table.resolve("second", None, t0()),
+        Resolution::Retired { link_id: second.id }
+    );
+    assert_eq!(table.resolve("caf\u{e9}", None, t0()), Resolution::NotFound);
+    assert_eq!(table.len(), 3);
+}
+
+async fn several_processes_can_migrate_at_once(db: &TestDatabase) {
+    // Open the same database from four connections pools at once, as replicas starting together would.
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let dir = db.data_dir().map(|d| d.to_path_buf());
+            let url = db.postgres_url().map(str::to_owned);
+            tokio::spawn(async move {
+                match (&dir, &url) {
+                    (Some(dir), _) => Store::open(StoreLocation::SqliteDir(dir)).await,
+                    (None, Some(url)) => Store::open(StoreLocation::Postgres(url)).await,
+                    (None, None) => unreachable!(),
+                }
+            })
+        })
+        .collect();
+    for open in opens {
+        let store = open.await.unwrap().expect("concurrent open and migrate");
+        store.close().await;
+    }
+}
+
+async fn a_schema_newer_than_the_binary_is_refused(db: &TestDatabase) {
+    let future = qrlink_core::store::SCHEMA_VERSION + 1;
+    match &db.store {
+        Store::Sqlite(_) => {
+            let path = db.data_dir().unwrap().join("qrlink.db");
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO schema_migrations VALUES ($1, 'future', 0)")
+                .bind(future)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            let refused = Store::open(StoreLocation::SqliteDir(db.data_dir().unwrap())).await;
+            assert!(matches!(refused, Err(Error::SchemaTooNew { found, .. }) if found == future));
+        }
+        Store::Postgres(_) => {
+            let url = db.postgres_url().unwrap();
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query("INSERT INTO schema_migrations VALUES ($1, 'future', 0)")
+                .bind(future)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            let refused = Store::open(StoreLocation::Postgres(url)).await;
+            assert!(matches!(refused, Err(Error::SchemaTooNew { found, .. }) if found == future));
+        }
+    }
+}
