@@ -102,9 +102,7 @@ impl Drop for TestDatabase {
 /// Creates an empty PostgreSQL database and returns `(admin URL, name, URL of the new one)`,
 /// for tests that start `qrlink` processes against it.
 pub async fn fresh_postgres_database() -> Option<(String, String, String)> {
-    let Some(admin_url) = postgres_admin_url() else {
-        return None;
-    };
+    let admin_url = postgres_admin_url()?;
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let name = format!(
         "qrlink_test_{}_{}_{}",

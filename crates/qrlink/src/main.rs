@@ -1,3 +1,12 @@
-fn main() {
-    println!("Hello, world!");
+//! The `qrlink` command: parse the command line, run it, report errors on stderr.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match qrlink::main().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

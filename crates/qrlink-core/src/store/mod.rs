@@ -94,6 +94,14 @@ impl Store {
     /// Opens the database, creating it if needed, and brings its schema up to date. Safe when
     /// several processes do this at once on an empty database.
     pub async fn open(location: StoreLocation<'_>) -> Result<Store> {
+        let store = Store::connect_lazy(location)?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Prepares the connection pool without connecting: the first query connects. A server
+    /// uses this to start while the database is still unreachable, then calls [`Store::migrate`].
+    pub fn connect_lazy(location: StoreLocation<'_>) -> Result<Store> {
         let store = match location {
             StoreLocation::SqliteDir(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -112,8 +120,7 @@ impl Store {
                     .foreign_keys(true);
                 let pool = sqlx::pool::PoolOptions::new()
                     .max_connections(4)
-                    .connect_with(options)
-                    .await?;
+                    .connect_lazy_with(options);
                 Store::Sqlite(sqlite::Backend { pool })
             }
             StoreLocation::Postgres(url) => {
@@ -127,12 +134,10 @@ impl Store {
                 let pool = sqlx::pool::PoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(5))
-                    .connect_with(options)
-                    .await?;
+                    .connect_lazy_with(options);
                 Store::Postgres(postgres::Backend { pool })
             }
         };
-        store.migrate().await?;
         Ok(store)
     }
 
@@ -143,7 +148,8 @@ impl Store {
         }
     }
 
-    async fn migrate(&self) -> Result<()> {
+    /// Brings the schema up to date; refuses a schema newer than this binary knows.
+    pub async fn migrate(&self) -> Result<()> {
         dispatch!(self.migrate())
     }
 

@@ -1,0 +1,253 @@
+//! The command line: every setting as a flag with its `QRLINK_…` environment variable, so
+//! `--help` is the configuration reference.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qrlink",
+    version,
+    about = "Self-hosted QR code generator and link forwarder",
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub instance: InstanceArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings every command shares: where the data is and what the public address is.
+#[derive(Debug, Args)]
+pub struct InstanceArgs {
+    /// Directory of the embedded SQLite database (created and migrated on first use).
+    #[arg(
+        long,
+        global = true,
+        env = "QRLINK_DATA_DIR",
+        default_value = "qrlink-data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (`postgres://user@host/db`); when set, used instead of SQLite.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// The public base URL that short links and QR codes start with. Targets under it are
+    /// refused, as they would loop.
+    #[arg(
+        long,
+        global = true,
+        env = "QRLINK_BASE_URL",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL"
+    )]
+    pub base_url: String,
+    /// Allow targets on localhost, private and other special-purpose addresses.
+    #[arg(long, global = true, env = "QRLINK_ALLOW_PRIVATE_TARGETS")]
+    pub allow_private_targets: bool,
+    /// Time zone for showing times and reading local schedule times (IANA name).
+    #[arg(
+        long,
+        global = true,
+        env = "QRLINK_TIME_ZONE",
+        default_value = "UTC",
+        value_name = "ZONE"
+    )]
+    pub time_zone: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: public redirects and health endpoints.
+    Serve(ServeArgs),
+    /// Create, change and inspect links.
+    #[command(subcommand)]
+    Link(LinkCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "QRLINK_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
+    pub listen: SocketAddr,
+    /// Where `/` redirects; without it `/` shows a minimal page.
+    #[arg(long, env = "QRLINK_HOME_URL", value_name = "URL")]
+    pub home_url: Option<String>,
+    /// Where unknown slugs redirect; without it they get a 404 page.
+    #[arg(long, env = "QRLINK_NOT_FOUND_URL", value_name = "URL")]
+    pub not_found_url: Option<String>,
+    /// Where retired links redirect; without it they get a 410 page.
+    #[arg(long, env = "QRLINK_RETIRED_URL", value_name = "URL")]
+    pub retired_url: Option<String>,
+    /// `Referrer-Policy` sent with redirects and pages.
+    #[arg(
+        long,
+        env = "QRLINK_REFERRER_POLICY",
+        default_value = "no-referrer",
+        value_name = "POLICY"
+    )]
+    pub referrer_policy: String,
+    /// How often in-memory hit counts are written to the database, in milliseconds.
+    #[arg(
+        long,
+        env = "QRLINK_FLUSH_INTERVAL_MS",
+        default_value_t = 1000,
+        value_name = "MS"
+    )]
+    pub flush_interval_ms: u64,
+    /// How often the change feed is read for edits made elsewhere, in milliseconds.
+    #[arg(
+        long,
+        env = "QRLINK_POLL_INTERVAL_MS",
+        default_value_t = 250,
+        value_name = "MS"
+    )]
+    pub poll_interval_ms: u64,
+    /// Log format.
+    #[arg(long, env = "QRLINK_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Create a link with a chosen slug, or a random one with --generate.
+    Add {
+        /// SLUG (letters, digits and `-`; case-insensitive) and TARGET (absolute http or https
+        /// URL); with --generate, TARGET alone.
+        #[arg(required = true, num_args = 1..=2, value_names = ["SLUG", "TARGET"])]
+        args: Vec<String>,
+        /// Generate a random 7-character slug instead of naming one.
+        #[arg(long)]
+        generate: bool,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// A tag (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        #[arg(long, value_name = "301|302|307|308")]
+        redirect_status: Option<u16>,
+        /// Append the request's query string to the target.
+        #[arg(long)]
+        forward_query: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List links, optionally searching slug, title and target.
+    List {
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long, value_parser = ["active", "retired"])]
+        status: Option<String>,
+        /// Show links whose slug sorts after this one (keyset pagination).
+        #[arg(long, value_name = "SLUG")]
+        after: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one link; with --at, where it goes at that time.
+    Show {
+        slug: String,
+        /// A time (RFC 3339, or `2026-09-15 09:00 Europe/Berlin`).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Point a link at a new target, now or from --at on.
+    SetTarget {
+        slug: String,
+        target: String,
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Confirm re-pointing a locked (printed) link.
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Change title, notes, tags, redirect status or query forwarding.
+    Set {
+        slug: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// Replace the tags (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        #[arg(long, value_name = "301|302|307|308")]
+        redirect_status: Option<u16>,
+        #[arg(long, value_name = "true|false")]
+        forward_query: Option<bool>,
+    },
+    /// Retire a link (it answers 410), now or from --at on. Its slug is never freed.
+    Retire {
+        slug: String,
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Bring a retired link back.
+    Unretire {
+        slug: String,
+    },
+    /// Mark a link as printed: renaming is refused, re-pointing needs --confirm.
+    Lock {
+        slug: String,
+    },
+    Unlock {
+        slug: String,
+    },
+    /// Give a link a new slug; the old one keeps redirecting.
+    Rename {
+        old: String,
+        new: String,
+    },
+    /// Every recorded change, with full targets.
+    History {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Point the link back at the target of an earlier history entry.
+    Restore {
+        slug: String,
+        /// The history entry number (see `link history`).
+        entry: i64,
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Pending scheduled changes.
+    Schedule {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a pending scheduled change.
+    Unschedule {
+        slug: String,
+        /// The schedule entry id (see `link schedule`).
+        entry: i64,
+    },
+}

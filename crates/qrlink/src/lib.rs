@@ -1,0 +1,59 @@
+//! The `qrlink` binary's library: command line, server and the glue between them. Thin front
+//! ends over `qrlink-core`.
+
+pub mod cli;
+pub mod instance;
+pub mod link_cmd;
+pub mod server;
+
+use clap::Parser;
+use qrlink_core::clock::Clock;
+use qrlink_core::store::Store;
+
+use crate::cli::{Cli, Command};
+use crate::instance::Instance;
+
+/// Runs one command line to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let instance = Instance::from_args(&cli.instance)?;
+    let clock = Clock::system();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(&args.log_format);
+            let settings = server::PublicSettings::from_args(&args, instance.base().clone())?;
+            let store = Store::connect_lazy(instance::store_location(&cli.instance)?)?;
+            let intervals = server::Intervals {
+                flush: std::time::Duration::from_millis(args.flush_interval_ms.max(10)),
+                poll: std::time::Duration::from_millis(args.poll_interval_ms.max(10)),
+            };
+            let server =
+                server::Server::bind(args.listen, store, clock, settings, intervals).await?;
+            tracing::info!(addr = %server.local_addr(), base_url = %instance.base(), "qrlink listening");
+            server.run(server::shutdown_signal()).await
+        }
+        Command::Link(command) => {
+            let store = instance::open_store(&cli.instance).await?;
+            let outcome = link_cmd::run(command, &instance, &store, &clock).await;
+            store.close().await;
+            outcome
+        }
+    }
+}
+
+/// Parses the process's arguments and runs them.
+pub async fn main() -> anyhow::Result<()> {
+    run(Cli::parse()).await
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QRLINK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,270 @@
+//! `qrlink serve`: binds the listener, runs the public side, follows the change feed, flushes
+//! counts, and shuts down gracefully. Binding is apart from serving so tests can use port 0.
+
+mod pages;
+mod public;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::http::HeaderValue;
+use qrlink_core::base_url::BaseUrl;
+use qrlink_core::clock::Clock;
+use qrlink_core::counts::HitCounter;
+use qrlink_core::store::Store;
+use qrlink_core::table::RedirectTable;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cli::ServeArgs;
+
+/// Settings of the public side, validated.
+#[derive(Debug, Clone)]
+pub struct PublicSettings {
+    pub base: BaseUrl,
+    pub home_url: Option<HeaderValue>,
+    pub not_found_url: Option<HeaderValue>,
+    pub retired_url: Option<HeaderValue>,
+    pub referrer_policy: HeaderValue,
+}
+
+/// Timings of the background work.
+#[derive(Debug, Clone, Copy)]
+pub struct Intervals {
+    pub flush: Duration,
+    pub poll: Duration,
+}
+
+impl PublicSettings {
+    pub fn from_args(args: &ServeArgs, base: BaseUrl) -> anyhow::Result<PublicSettings> {
+        const POLICIES: &[&str] = &[
+            "no-referrer",
+            "no-referrer-when-downgrade",
+            "origin",
+            "origin-when-cross-origin",
+            "same-origin",
+            "strict-origin",
+            "strict-origin-when-cross-origin",
+            "unsafe-url",
+        ];
+        if !POLICIES.contains(&args.referrer_policy.as_str()) {
+            anyhow::bail!(
+                "invalid referrer_policy: `{}` is not one of {} (rule: one_of)",
+                args.referrer_policy,
+                POLICIES.join(", ")
+            );
+        }
+        Ok(PublicSettings {
+            base,
+            home_url: redirect_url("home_url", args.home_url.as_deref())?,
+            not_found_url: redirect_url("not_found_url", args.not_found_url.as_deref())?,
+            retired_url: redirect_url("retired_url", args.retired_url.as_deref())?,
+            referrer_policy: HeaderValue::from_str(&args.referrer_policy)?,
+        })
+    }
+}
+
+fn redirect_url(field: &str, value: Option<&str>) -> anyhow::Result<Option<HeaderValue>> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(value)
+        .with_context(|| format!("invalid {field}: not an absolute URL (rule: url)"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        anyhow::bail!("invalid {field}: must start with http:// or https:// (rule: scheme)");
+    }
+    Ok(Some(HeaderValue::from_str(url.as_str())?))
+}
+
+/// Everything request handlers share.
+#[derive(Debug)]
+pub struct AppState {
+    pub table: RedirectTable,
+    pub counter: HitCounter,
+    pub store: Store,
+    pub clock: Clock,
+    pub settings: PublicSettings,
+}
+
+/// A server bound to its address, not yet serving.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    intervals: Intervals,
+}
+
+impl Server {
+    pub async fn bind(
+        addr: SocketAddr,
+        store: Store,
+        clock: Clock,
+        settings: PublicSettings,
+        intervals: Intervals,
+    ) -> anyhow::Result<Server> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let state = Arc::new(AppState {
+            table: RedirectTable::new(),
+            counter: HitCounter::new(),
+            store,
+            clock,
+            settings,
+        });
+        Ok(Server {
+            listener,
+            state,
+            intervals,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests and flushes counts.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Server {
+            listener,
+            state,
+            intervals,
+        } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let follower = tokio::spawn(follow_changes(
+            state.clone(),
+            intervals.poll,
+            stop_rx.clone(),
+        ));
+        let flusher = tokio::spawn(flush_counts(state.clone(), intervals.flush, stop_rx));
+        let app = public::router(state.clone());
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving")?;
+        tracing::info!("stopped accepting requests; flushing counts");
+        let _ = stop_tx.send(true);
+        let _ = follower.await;
+        let _ = flusher.await;
+        final_flush(&state).await;
+        state.store.close().await;
+        Ok(())
+    }
+}
+
+/// Migrates and loads the table (retrying while the database is unreachable), then follows the
+/// change feed. Due schedule entries are folded into history every few seconds.
+async fn follow_changes(state: Arc<AppState>, poll: Duration, mut stop: watch::Receiver<bool>) {
+    let mut migrated = false;
+    let mut rounds: u64 = 0;
+    loop {
+        if !migrated {
+            match state.store.migrate().await {
+                Ok(()) => migrated = true,
+                Err(error) => tracing::warn!(%error, "cannot migrate the database yet; retrying"),
+            }
+        }
+        if migrated && !state.table.is_loaded() {
+            match state.table.load(&state.store).await {
+                Ok(()) => tracing::info!(links = state.table.len(), "redirect table loaded; ready"),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot load the redirect table yet; retrying")
+                }
+            }
+        } else if migrated {
+            if let Err(error) = state.table.catch_up(&state.store).await {
+                tracing::debug!(%error, "change feed unreachable");
+            }
+            rounds += 1;
+            if rounds.is_multiple_of(20)
+                && let Err(error) = state.store.apply_due_schedules(state.clock.now()).await
+            {
+                tracing::debug!(%error, "could not fold due schedule entries");
+            }
+        }
+        let wait = if state.table.is_loaded() {
+            poll
+        } else {
+            Duration::from_secs(1)
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn flush_counts(state: Arc<AppState>, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => { flush_once(&state).await; }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Writes the counts gathered so far; on failure they go back into memory for the next try.
+pub async fn flush_once(state: &AppState) -> bool {
+    let batch = state.counter.drain();
+    if batch.is_empty() {
+        return true;
+    }
+    match state.store.add_counts(&batch).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, days = batch.len(), "could not write counts; keeping them in memory");
+            state.counter.restore(batch);
+            false
+        }
+    }
+}
+
+async fn final_flush(state: &AppState) {
+    for attempt in 0..10 {
+        if flush_once(state).await {
+            return;
+        }
+        tracing::warn!(attempt, "final count flush failed; retrying");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let lost: i64 = state.counter.drain().iter().map(|c| c.counts.total()).sum();
+    tracing::error!(
+        lost,
+        "the database stayed unreachable at shutdown; these hits were not recorded"
+    );
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,232 @@
+//! The public side (R-FWD-1 to R-FWD-10): `/<slug>` redirects, `/<slug>+` previews, health.
+//! All routes are listed in `router`; everything that is not a route is a slug.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use qrlink_core::bots;
+use qrlink_core::counts::HitKind;
+use qrlink_core::slug::Slug;
+use qrlink_core::table::Resolution;
+
+use super::AppState;
+use super::pages;
+
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+/// Permanent redirects may be cached, but briefly, so that edits reach visitors (R-FWD-1).
+const PERMANENT_CACHE: HeaderValue = HeaderValue::from_static("private, max-age=90");
+/// Public pages load nothing: no script, no style, no frames.
+const CSP: HeaderValue = HeaderValue::from_static(
+    "default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+);
+const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let prefix = state.settings.base.path().to_owned();
+    Router::new()
+        .route(&format!("{prefix}_/health/live"), get(live))
+        .route(&format!("{prefix}_/health/ready"), get(ready))
+        .route("/robots.txt", get(robots))
+        .fallback(slug_or_page)
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            protect,
+        ))
+        .with_state(state)
+}
+
+/// Security headers on every response (R-SEC-4); hyper adds no `Server` header.
+async fn protect(State(state): State<Arc<AppState>>, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, CSP);
+    headers.insert(
+        header::REFERRER_POLICY,
+        state.settings.referrer_policy.clone(),
+    );
+    if state.settings.base.is_https() {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, NO_STORE);
+    }
+    response
+}
+
+async fn live() -> &'static str {
+    "ok\n"
+}
+
+/// Ready means the redirect table is loaded, not that the database answers: an outage must not
+/// take every replica out of the load balancer (R-FWD-10).
+async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, &'static str) {
+    if state.table.is_loaded() {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "loading\n")
+    }
+}
+
+async fn robots() -> &'static str {
+    "User-agent: *\nDisallow: /_/\n"
+}
+
+async fn slug_or_page(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        let mut response = status_only(StatusCode::METHOD_NOT_ALLOWED);
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let path = request.uri().path();
+    let Some(rest) = path.strip_prefix(state.settings.base.path()) else {
+        return not_found(&state);
+    };
+    if rest.is_empty() {
+        return match &state.settings.home_url {
+            Some(home) => redirect(StatusCode::FOUND, home.clone(), NO_STORE),
+            None => page(StatusCode::OK, pages::render(&pages::HOME)),
+        };
+    }
+    if let Some(slug) = rest.strip_suffix('+') {
+        return preview(&state, slug).await;
+    }
+    let now = state.clock.now();
+    match state.table.resolve(rest, request.uri().query(), now) {
+        Resolution::Redirect {
+            link_id,
+            location,
+            status,
+        } => {
+            let Ok(location) = HeaderValue::try_from(location) else {
+                tracing::error!(
+                    link = link_id.0,
+                    "a stored target is not a valid Location header"
+                );
+                return status_only(StatusCode::INTERNAL_SERVER_ERROR);
+            };
+            state
+                .counter
+                .record(link_id, now, hit_kind(method, request.headers()));
+            let code = StatusCode::from_u16(status.code()).unwrap_or(StatusCode::FOUND);
+            let cache = if status.is_permanent() {
+                PERMANENT_CACHE
+            } else {
+                NO_STORE
+            };
+            redirect(code, location, cache)
+        }
+        Resolution::Retired { .. } => match &state.settings.retired_url {
+            Some(url) => redirect(StatusCode::FOUND, url.clone(), NO_STORE),
+            None => page(StatusCode::GONE, pages::render(&pages::RETIRED)),
+        },
+        Resolution::NotFound => not_found(&state),
+        Resolution::Unavailable => unavailable(),
+    }
+}
+
+fn hit_kind(method: &Method, headers: &HeaderMap) -> HitKind {
+    if method == Method::HEAD {
+        return HitKind::Head;
+    }
+    const PURPOSE_HEADERS: [HeaderName; 3] = [
+        HeaderName::from_static("sec-purpose"),
+        HeaderName::from_static("purpose"),
+        HeaderName::from_static("x-moz"),
+    ];
+    let purpose = PURPOSE_HEADERS
+        .iter()
+        .find_map(|name| headers.get(name))
+        .map(HeaderValue::as_bytes);
+    let user_agent = headers.get(header::USER_AGENT).map(HeaderValue::as_bytes);
+    if bots::is_preview(user_agent, purpose) {
+        HitKind::Bot
+    } else {
+        HitKind::Hit
+    }
+}
+
+/// The preview page (R-FWD-7): where a code goes, without going there. Counts nothing.
+async fn preview(state: &AppState, raw_slug: &str) -> Response {
+    let now = state.clock.now();
+    let (target, status) = match state.table.resolve(raw_slug, None, now) {
+        Resolution::Redirect { location, .. } => (location, StatusCode::OK),
+        Resolution::Retired { .. } => {
+            return page(StatusCode::GONE, pages::render(&pages::RETIRED));
+        }
+        Resolution::NotFound => return not_found(state),
+        Resolution::Unavailable => return unavailable(),
+    };
+    // Title and notes are not kept in memory; without the database the preview shows the target alone.
+    let link = match Slug::parse(raw_slug) {
+        Ok(slug) => state.store.link(&slug).await.ok(),
+        Err(_) => None,
+    };
+    let target_display = link.as_ref().map_or_else(
+        || target.clone(),
+        |l| l.state_at(now).target.to_unicode_display(),
+    );
+    let short_url = link
+        .as_ref()
+        .map_or_else(String::new, |l| state.settings.base.link_url(&l.slug));
+    let html = pages::render(&pages::Preview {
+        short_url: &short_url,
+        target: &target,
+        target_display: &target_display,
+        title: link.as_ref().map_or("", |l| &l.title),
+        notes: link.as_ref().map_or("", |l| &l.notes),
+    });
+    page(status, html)
+}
+
+fn not_found(state: &AppState) -> Response {
+    match &state.settings.not_found_url {
+        Some(url) => redirect(StatusCode::FOUND, url.clone(), NO_STORE),
+        None => page(StatusCode::NOT_FOUND, pages::render(&pages::NOT_FOUND)),
+    }
+}
+
+fn unavailable() -> Response {
+    let mut response = page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        pages::render(&pages::UNAVAILABLE),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+}
+
+fn redirect(status: StatusCode, location: HeaderValue, cache: HeaderValue) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, location);
+    headers.insert(header::CACHE_CONTROL, cache);
+    response
+}
+
+fn page(status: StatusCode, html: String) -> Response {
+    let mut response = Response::new(Body::from(html));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HTML);
+    response
+}
+
+fn status_only(status: StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+}
