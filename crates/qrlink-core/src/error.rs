@@ -27,7 +27,7 @@ impl std::fmt::Display for Invalid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "invalid {}: {} ({})",
+            "invalid {}: {} (rule: {})",
             self.field, self.message, self.rule
         )
     }

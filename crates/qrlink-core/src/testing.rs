@@ -56,6 +56,15 @@ impl TestDatabase {
         })
     }
 
+    /// A new `Store` on the same database, for reading after the first one was closed.
+    pub async fn reopen(&self) -> Store {
+        let location = match &self.kind {
+            Kind::Sqlite(dir) => StoreLocation::SqliteDir(dir.path()),
+            Kind::Postgres { url, .. } => StoreLocation::Postgres(url),
+        };
+        Store::open(location).await.expect("reopen the test database")
+    }
+
     /// The SQLite data directory, if this is SQLite.
     pub fn data_dir(&self) -> Option<&std::path::Path> {
         match &self.kind {
