@@ -62,7 +62,9 @@ impl TestDatabase {
             Kind::Sqlite(dir) => StoreLocation::SqliteDir(dir.path()),
             Kind::Postgres { url, .. } => StoreLocation::Postgres(url),
         };
-        Store::open(location).await.expect("reopen the test database")
+        Store::open(location)
+            .await
+            .expect("reopen the test database")
     }
 
     /// The SQLite data directory, if this is SQLite.

@@ -65,8 +65,14 @@ async fn bad_targets_and_slugs_are_refused_with_their_rule_and_nothing_is_stored
     for (bad, rule) in &bad_targets {
         let (ok, _, stderr) = qrlink(dir.path(), &["link", "add", "fine-slug", bad]).await;
         assert!(!ok, "{bad:?} was accepted");
-        assert!(stderr.contains("invalid target") && stderr.contains(&format!("rule: {rule}")), "{bad:?}: {stderr}");
-        assert!(!stderr.contains('\r'), "the error does not echo raw control characters");
+        assert!(
+            stderr.contains("invalid target") && stderr.contains(&format!("rule: {rule}")),
+            "{bad:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains('\r'),
+            "the error does not echo raw control characters"
+        );
     }
     let bad_slugs: Vec<(&str, &str)> = vec![
         ("_admin", "alphabet"),
@@ -79,53 +85,169 @@ async fn bad_targets_and_slugs_are_refused_with_their_rule_and_nothing_is_stored
         (&long_slug, "too_long"),
     ];
     for (bad, rule) in &bad_slugs {
-        let (ok, _, stderr) = qrlink(dir.path(), &["link", "add", "--", bad, "https://example.org/"]).await;
+        let (ok, _, stderr) = qrlink(
+            dir.path(),
+            &["link", "add", "--", bad, "https://example.org/"],
+        )
+        .await;
         assert!(!ok, "{bad:?} was accepted");
-        assert!(stderr.contains("invalid slug") && stderr.contains(&format!("rule: {rule}")), "{bad:?}: {stderr}");
+        assert!(
+            stderr.contains("invalid slug") && stderr.contains(&format!("rule: {rule}")),
+            "{bad:?}: {stderr}"
+        );
     }
     assert!(bad_targets.len() + bad_slugs.len() >= 30);
     let (ok, stdout, _) = qrlink(dir.path(), &["link", "list", "--json"]).await;
     assert!(ok);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap(), serde_json::json!([]), "nothing was stored");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap(),
+        serde_json::json!([]),
+        "nothing was stored"
+    );
 }
 
 #[tokio::test]
 async fn the_cli_manages_a_link_through_its_life() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, stdout, stderr) = qrlink(dir.path(), &["link", "add", "PyCon-Talk", "https://example.org/talk", "--title", "Talk", "--tag", "pycon"]).await;
+    let (ok, stdout, stderr) = qrlink(
+        dir.path(),
+        &[
+            "link",
+            "add",
+            "PyCon-Talk",
+            "https://example.org/talk",
+            "--title",
+            "Talk",
+            "--tag",
+            "pycon",
+        ],
+    )
+    .await;
     assert!(ok, "{stderr}");
-    assert!(stdout.starts_with("https://go.example.org/pycon-talk\n"), "{stdout}");
-    let (ok, _, stderr) = qrlink(dir.path(), &["link", "add", "pycon-talk", "https://example.org/other"]).await;
+    assert!(
+        stdout.starts_with("https://go.example.org/pycon-talk\n"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &["link", "add", "pycon-talk", "https://example.org/other"],
+    )
+    .await;
     assert!(!ok && stderr.contains("taken"), "{stderr}");
 
     assert!(qrlink(dir.path(), &["link", "lock", "pycon-talk"]).await.0);
-    let (ok, _, stderr) = qrlink(dir.path(), &["link", "set-target", "pycon-talk", "https://example.org/v2"]).await;
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &["link", "set-target", "pycon-talk", "https://example.org/v2"],
+    )
+    .await;
     assert!(!ok && stderr.contains("--confirm"), "{stderr}");
-    let (ok, _, stderr) = qrlink(dir.path(), &["link", "set-target", "pycon-talk", "https://example.org/v2", "--confirm", "--reason", "slides moved"]).await;
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "link",
+            "set-target",
+            "pycon-talk",
+            "https://example.org/v2",
+            "--confirm",
+            "--reason",
+            "slides moved",
+        ],
+    )
+    .await;
     assert!(ok, "{stderr}");
     let (ok, _, stderr) = qrlink(dir.path(), &["link", "rename", "pycon-talk", "talk"]).await;
     assert!(!ok && stderr.contains("unlock"), "{stderr}");
-    assert!(qrlink(dir.path(), &["link", "unlock", "pycon-talk"]).await.0);
-    assert!(qrlink(dir.path(), &["link", "rename", "pycon-talk", "talk"]).await.0);
-    assert!(qrlink(dir.path(), &["link", "restore", "talk", "1"]).await.0);
-    let (ok, _, stderr) = qrlink(dir.path(), &["link", "set-target", "talk", "https://example.org/recap", "--at", "2030-09-15 09:00 Europe/Berlin"]).await;
+    assert!(
+        qrlink(dir.path(), &["link", "unlock", "pycon-talk"])
+            .await
+            .0
+    );
+    assert!(
+        qrlink(dir.path(), &["link", "rename", "pycon-talk", "talk"])
+            .await
+            .0
+    );
+    assert!(
+        qrlink(dir.path(), &["link", "restore", "talk", "1"])
+            .await
+            .0
+    );
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "link",
+            "set-target",
+            "talk",
+            "https://example.org/recap",
+            "--at",
+            "2030-09-15 09:00 Europe/Berlin",
+        ],
+    )
+    .await;
     assert!(ok, "{stderr}");
-    let (ok, _, stderr) = qrlink(dir.path(), &["link", "retire", "talk", "--at", "2030-03-31 02:30 Europe/Berlin"]).await;
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "link",
+            "retire",
+            "talk",
+            "--at",
+            "2030-03-31 02:30 Europe/Berlin",
+        ],
+    )
+    .await;
     assert!(!ok && stderr.contains("nonexistent_local_time"), "{stderr}");
 
-    let (_, stdout, _) = qrlink(dir.path(), &["link", "show", "talk", "--at", "2030-09-15T07:00:00Z", "--json"]).await;
+    let (_, stdout, _) = qrlink(
+        dir.path(),
+        &[
+            "link",
+            "show",
+            "talk",
+            "--at",
+            "2030-09-15T07:00:00Z",
+            "--json",
+        ],
+    )
+    .await;
     let at: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(at["target"], "https://example.org/recap");
-    let (_, stdout, _) = qrlink(dir.path(), &["link", "show", "pycon-talk", "--at", "2030-09-15T06:59:59Z", "--json"]).await;
+    let (_, stdout, _) = qrlink(
+        dir.path(),
+        &[
+            "link",
+            "show",
+            "pycon-talk",
+            "--at",
+            "2030-09-15T06:59:59Z",
+            "--json",
+        ],
+    )
+    .await;
     let before: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(before["target"], "https://example.org/talk", "the old slug resolves to the same link");
+    assert_eq!(
+        before["target"], "https://example.org/talk",
+        "the old slug resolves to the same link"
+    );
 
     let (_, stdout, _) = qrlink(dir.path(), &["link", "history", "talk"]).await;
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 7, "{stdout}");
-    assert!(lines[0].starts_with("#1 ") && lines[0].contains("cli-tester via cli") && lines[0].contains("https://example.org/talk"));
-    assert!(lines[2].contains("https://example.org/talk -> https://example.org/v2") && lines[2].contains("(slides moved)"), "{stdout}");
-    assert!(lines[5].contains("restored from history entry 1"), "{stdout}");
+    assert!(
+        lines[0].starts_with("#1 ")
+            && lines[0].contains("cli-tester via cli")
+            && lines[0].contains("https://example.org/talk")
+    );
+    assert!(
+        lines[2].contains("https://example.org/talk -> https://example.org/v2")
+            && lines[2].contains("(slides moved)"),
+        "{stdout}"
+    );
+    assert!(
+        lines[5].contains("restored from history entry 1"),
+        "{stdout}"
+    );
     let (_, stdout, _) = qrlink(dir.path(), &["link", "history", "talk", "--json"]).await;
     let history: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(history[6]["kind"], "scheduled");
@@ -133,8 +255,16 @@ async fn the_cli_manages_a_link_through_its_life() {
     let (_, stdout, _) = qrlink(dir.path(), &["link", "schedule", "talk", "--json"]).await;
     let schedule: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let entry = schedule[0]["id"].as_i64().unwrap().to_string();
-    assert!(qrlink(dir.path(), &["link", "unschedule", "talk", &entry]).await.0);
-    let (_, stdout, _) = qrlink(dir.path(), &["link", "list", "--json", "--search", "EXAMPLE.org/talk"]).await;
+    assert!(
+        qrlink(dir.path(), &["link", "unschedule", "talk", &entry])
+            .await
+            .0
+    );
+    let (_, stdout, _) = qrlink(
+        dir.path(),
+        &["link", "list", "--json", "--search", "EXAMPLE.org/talk"],
+    )
+    .await;
     let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["slug"], "talk");
@@ -152,12 +282,28 @@ async fn a_running_server_picks_up_a_cli_change_within_a_second() {
     let app = TestApp::with(db, options).await;
     // The goal is one second; the bound is generous because CI machines are shared and noisy.
     let bound = Duration::from_secs(5);
-    assert!(qrlink(&dir, &["link", "add", "live", "https://example.org/one"]).await.0);
-    let created = eventually("the new link redirects", bound, || async { app.get("/live").await.status() == 302 }).await;
-    assert!(qrlink(&dir, &["link", "set-target", "live", "https://example.org/two"]).await.0);
+    assert!(
+        qrlink(&dir, &["link", "add", "live", "https://example.org/one"])
+            .await
+            .0
+    );
+    let created = eventually("the new link redirects", bound, || async {
+        app.get("/live").await.status() == 302
+    })
+    .await;
+    assert!(
+        qrlink(
+            &dir,
+            &["link", "set-target", "live", "https://example.org/two"]
+        )
+        .await
+        .0
+    );
     let repointed = eventually("the re-point is served", bound, || async {
         header(&app.get("/live").await, "location") == Some("https://example.org/two")
     })
     .await;
-    eprintln!("measured: creation seen by the server after {created:?}, re-point after {repointed:?} (goal: 1 s)");
+    eprintln!(
+        "measured: creation seen by the server after {created:?}, re-point after {repointed:?} (goal: 1 s)"
+    );
 }

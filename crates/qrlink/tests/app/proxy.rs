@@ -1,7 +1,7 @@
 //! A TCP proxy in front of PostgreSQL that a test can cut and restore, to play a database outage.
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -36,7 +36,12 @@ impl CuttableProxy {
                 }
             }
         });
-        CuttableProxy { addr, open, connections, accept }
+        CuttableProxy {
+            addr,
+            open,
+            connections,
+            accept,
+        }
     }
 
     /// Drops every open connection and refuses new ones.

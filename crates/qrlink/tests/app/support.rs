@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
+use qrlink::server::{AppState, Intervals, PublicSettings, Server};
 use qrlink_core::base_url::BaseUrl;
 use qrlink_core::clock::Clock;
 use qrlink_core::link::{Actor, Interface, Link, NewLink};
@@ -12,7 +13,6 @@ use qrlink_core::slug::Slug;
 use qrlink_core::store::Store;
 use qrlink_core::target::{TargetPolicy, TargetUrl};
 use qrlink_core::testing::TestDatabase;
-use qrlink::server::{AppState, Intervals, PublicSettings, Server};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -23,7 +23,10 @@ pub fn t0() -> Timestamp {
 }
 
 pub fn policy() -> TargetPolicy {
-    TargetPolicy { base: BaseUrl::parse(BASE).unwrap(), allow_private: false }
+    TargetPolicy {
+        base: BaseUrl::parse(BASE).unwrap(),
+        allow_private: false,
+    }
 }
 
 pub fn slug(s: &str) -> Slug {
@@ -56,7 +59,10 @@ impl Default for Options {
                 referrer_policy: axum::http::HeaderValue::from_static("no-referrer"),
             },
             // Short intervals keep tests quick; tests that need control call catch_up/flush themselves.
-            intervals: Intervals { flush: Duration::from_millis(100), poll: Duration::from_millis(50) },
+            intervals: Intervals {
+                flush: Duration::from_millis(100),
+                poll: Duration::from_millis(50),
+            },
         }
     }
 }
@@ -85,27 +91,53 @@ impl TestApp {
     /// Starts the server over `store` and waits until its table is loaded.
     pub async fn on_store(db: Option<TestDatabase>, store: Store, options: Options) -> TestApp {
         let clock = Clock::manual(t0());
-        let server = Server::bind("127.0.0.1:0".parse().unwrap(), store.clone(), clock.clone(), options.settings, options.intervals)
-            .await
-            .unwrap();
+        let server = Server::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            store.clone(),
+            clock.clone(),
+            options.settings,
+            options.intervals,
+        )
+        .await
+        .unwrap();
         let base = format!("http://{}", server.local_addr());
         let state = server.state();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(server.run(async move {
             let _ = stopped.await;
         }));
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let app = TestApp { db, store, clock, state, base, client, shutdown: Some(shutdown), handle: Some(handle) };
-        app.eventually("the redirect table loads", || async { app.state.table.is_loaded() }).await;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let app = TestApp {
+            db,
+            store,
+            clock,
+            state,
+            base,
+            client,
+            shutdown: Some(shutdown),
+            handle: Some(handle),
+        };
+        app.eventually("the redirect table loads", || async {
+            app.state.table.is_loaded()
+        })
+        .await;
         app
     }
 
     pub async fn create(&self, s: &str, url: &str) -> Link {
-        self.create_with(NewLink::new(Some(slug(s)), target(url))).await
+        self.create_with(NewLink::new(Some(slug(s)), target(url)))
+            .await
     }
 
     pub async fn create_with(&self, new: NewLink) -> Link {
-        let link = self.store.create_link(&new, &admin(), self.clock.now()).await.unwrap();
+        let link = self
+            .store
+            .create_link(&new, &admin(), self.clock.now())
+            .await
+            .unwrap();
         self.sync().await;
         link
     }
@@ -116,11 +148,19 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn head(&self, path: &str) -> reqwest::Response {
-        self.client.head(format!("{}{path}", self.base)).send().await.unwrap()
+        self.client
+            .head(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Polls `condition` for up to 30 seconds; returns how long it took. Never a fixed sleep.

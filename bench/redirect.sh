@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Redirect benchmark (R-PERF-1): qrlink against a bare hyper server that answers every request
+# with a constant 302 (../shared/bench/hyper-baseline), on loopback, same load generator and
+# settings, run alternately. Prints requests/s and p99 of each run and the ratio of medians.
+#
+#   bench/redirect.sh [LINKS=10000] [ROUNDS=3] [DURATION=8s]
+#
+# Bounded: ROUNDS x 2 runs of DURATION each, 64 connections, 2 wrk threads, loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+links=${1:-10000}
+rounds=${2:-3}
+duration=${3:-8s}
+shared=${SHARED:-../shared}
+qrlink_port=18080
+baseline_port=18081
+
+command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
+
+cargo build --release --locked -p qrlink --bin qrlink --example load_links
+cargo build --release --locked --manifest-path "$shared/bench/hyper-baseline/Cargo.toml" --target-dir target/bench
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+echo "loading $links links..."
+start=$(date +%s)
+target/release/examples/load_links "$work/data" "$links" > "$work/slugs.txt"
+echo "loaded in $(( $(date +%s) - start )) s"
+
+QRLINK_LOG=warn target/release/qrlink --data-dir "$work/data" serve --listen "127.0.0.1:$qrlink_port" &
+pids+=($!)
+target/bench/release/hyper-baseline "$baseline_port" > /dev/null &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$qrlink_port/_/health/ready" >/dev/null && break
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$qrlink_port/_/health/ready" >/dev/null
+sample=$(head -n 1 "$work/slugs.txt")
+curl -s -o /dev/null -w "sample: /$sample -> %{http_code} %{redirect_url}\n" "http://127.0.0.1:$qrlink_port/$sample"
+
+run() { # name port
+  SLUGS="$work/slugs.txt" PREFIX=/ wrk -t2 -c64 -d"$duration" --latency -s "$shared/bench/random_slug.lua" \
+    "http://127.0.0.1:$2" | grep '^RESULT' | sed "s/^RESULT/$1/"
+}
+
+# Warm both up once, unmeasured.
+SLUGS="$work/slugs.txt" PREFIX=/ wrk -t2 -c64 -d2s -s "$shared/bench/random_slug.lua" "http://127.0.0.1:$baseline_port" >/dev/null
+SLUGS="$work/slugs.txt" PREFIX=/ wrk -t2 -c64 -d2s -s "$shared/bench/random_slug.lua" "http://127.0.0.1:$qrlink_port" >/dev/null
+
+: > "$work/results"
+for round in $(seq 1 "$rounds"); do
+  run baseline "$baseline_port" | tee -a "$work/results"
+  run qrlink "$qrlink_port" | tee -a "$work/results"
+done
+
+python3 - "$work/results" "$links" <<'PY'
+import re, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name = line.split()[0]
+    fields = dict(re.findall(r"(\w+)=([\d.]+)", line))
+    rows.setdefault(name, []).append(fields)
+def median(name, key):
+    return statistics.median(float(r[key]) for r in rows[name])
+for name in ("baseline", "qrlink"):
+    errors = sum(int(r[k]) for r in rows[name] for k in r if k.startswith("errs_"))
+    print(f"{name:9s} median rps={median(name, 'rps'):10.1f}  median p99={median(name, 'p99_us'):7.0f} us  errors={errors}")
+ratio = median("qrlink", "rps") / median("baseline", "rps")
+p99 = median("qrlink", "p99_us") / median("baseline", "p99_us")
+print(f"links={sys.argv[2]}  throughput ratio qrlink/baseline = {ratio:.3f} (goal >= 0.85)  p99 ratio = {p99:.2f} (goal <= 2)")
+PY
