@@ -22,6 +22,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&args.log_format);
             let settings = server::PublicSettings::from_args(&args, instance.base().clone())?;
             let store = Store::connect_lazy(instance::store_location(&cli.instance)?)?;
+            // A schema newer than this binary is fatal; an unreachable database is not: the
+            // server starts unready and keeps trying (R-FWD-10).
+            match store.migrate().await {
+                Err(error @ qrlink_core::Error::SchemaTooNew { .. }) => return Err(error.into()),
+                Err(error) => {
+                    tracing::warn!(%error, "database not reachable at start; will keep trying")
+                }
+                Ok(()) => {}
+            }
             let intervals = server::Intervals {
                 flush: std::time::Duration::from_millis(args.flush_interval_ms.max(10)),
                 poll: std::time::Duration::from_millis(args.poll_interval_ms.max(10)),

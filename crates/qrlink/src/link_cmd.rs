@@ -105,6 +105,9 @@ pub async fn run(
                         link.target.to_unicode_display()
                     );
                 }
+                if let Some(last) = links.last().filter(|_| links.len() == limit as usize) {
+                    eprintln!("(there may be more: add --after {})", last.slug);
+                }
             }
         }
         LinkCommand::Show { slug, at, json } => {
