@@ -52,6 +52,7 @@ conformance!(
     details_change_without_touching_history,
     listing_searches_filters_and_pages_by_keyset,
     counts_add_up_across_flushes,
+    a_large_count_batch_is_written_in_several_statements,
     the_change_feed_lets_a_table_follow_every_write,
     several_processes_can_migrate_at_once,
     a_schema_newer_than_the_binary_is_refused,
@@ -664,6 +665,33 @@ async fn counts_add_up_across_flushes(db: &TestDatabase) {
             ),
         ]
     );
+}
+
+async fn a_large_count_batch_is_written_in_several_statements(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "busy", "https://example.org/").await;
+    let first: jiff::civil::Date = "2026-01-01".parse().unwrap();
+    let batch: Vec<DailyCount> = (0..1201)
+        .map(|i| DailyCount {
+            link_id: link.id,
+            day: first
+                .checked_add(SignedDuration::from_hours(24 * i))
+                .unwrap(),
+            counts: Counts {
+                hits: i,
+                head_hits: 0,
+                bot_hits: 1,
+            },
+        })
+        .collect();
+    store.add_counts(&batch).await.unwrap();
+    let counts = store.daily_counts(&link.slug).await.unwrap();
+    assert_eq!(counts.len(), 1201);
+    assert_eq!(
+        counts.iter().map(|c| c.counts.hits).sum::<i64>(),
+        (0..1201).sum::<i64>()
+    );
+    assert_eq!(counts[1200].day.to_string(), "2029-04-15");
 }
 
 async fn the_change_feed_lets_a_table_follow_every_write(db: &TestDatabase) {

@@ -22,6 +22,9 @@ type Tx = sqlx::Transaction<'static, Db>;
 /// editing links), and serialising them makes the change feed's ids commit in order.
 const WRITE_LOCK_KEY: i64 = 0x71726c_696e6b;
 
+/// Rows per multi-row count upsert: 5 parameters each stays far below both databases' limits.
+const COUNT_ROWS_PER_STATEMENT: usize = 500;
+
 const LINK_COLUMNS: &str =
     "id, slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at";
 
@@ -353,21 +356,24 @@ impl Backend {
         if batch.is_empty() {
             return Ok(());
         }
+        // A busy instance flushes one row per link hit in the last second: write them as a
+        // few multi-row upserts rather than one statement each.
         let mut tx = self.pool.begin().await?;
-        for count in batch {
-            sqlx::query(
-                "INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (link_id, day) DO UPDATE SET hits = daily_counts.hits + excluded.hits,
-                     head_hits = daily_counts.head_hits + excluded.head_hits,
-                     bot_hits = daily_counts.bot_hits + excluded.bot_hits",
-            )
-            .bind(count.link_id.0)
-            .bind(count.day.to_string())
-            .bind(count.counts.hits)
-            .bind(count.counts.head_hits)
-            .bind(count.counts.bot_hits)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in batch.chunks(COUNT_ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits) ");
+            insert.push_values(chunk, |mut row, count| {
+                row.push_bind(count.link_id.0)
+                    .push_bind(count.day.to_string())
+                    .push_bind(count.counts.hits)
+                    .push_bind(count.counts.head_hits)
+                    .push_bind(count.counts.bot_hits);
+            });
+            insert.push(
+                " ON CONFLICT (link_id, day) DO UPDATE SET hits = daily_counts.hits + excluded.hits,
+                  head_hits = daily_counts.head_hits + excluded.head_hits,
+                  bot_hits = daily_counts.bot_hits + excluded.bot_hits",
+            );
+            insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
