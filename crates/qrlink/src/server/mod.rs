@@ -150,10 +150,7 @@ impl Server {
         ));
         let flusher = tokio::spawn(flush_counts(state.clone(), intervals.flush, stop_rx));
         let app = public::router(state.clone());
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving")?;
+        serve_connections(listener, app, shutdown).await;
         tracing::info!("stopped accepting requests; flushing counts");
         let _ = stop_tx.send(true);
         let _ = follower.await;
@@ -161,6 +158,55 @@ impl Server {
         final_flush(&state).await;
         state.store.close().await;
         Ok(())
+    }
+}
+
+/// How long a client may take to send its request headers (slow-loris defence).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Accepts connections and serves each with hyper's HTTP/1 connection directly (the same
+/// way the benchmark baseline does) until `shutdown`, then waits for connections to finish
+/// their request in flight.
+async fn serve_connections(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // A redirect is one small write: send it at once rather than wait for Nagle.
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still busy after {DRAIN_TIMEOUT:?}; closing them");
     }
 }
 
