@@ -56,7 +56,7 @@ const SHARDS: usize = 16;
 pub struct HitCounter {
     /// Keyed by link and UTC day number since 1970-01-01: an integer division on the request
     /// path instead of a calendar conversion, which waits for `drain`.
-    shards: [Mutex<HashMap<(LinkId, i64), Counts>>; SHARDS],
+    shards: [Mutex<HashMap<(LinkId, i64), Counts, foldhash::fast::RandomState>>; SHARDS],
 }
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;

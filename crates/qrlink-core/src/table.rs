@@ -53,7 +53,8 @@ pub enum Resolution {
 /// writes come only from following the change feed.
 #[derive(Debug, Default)]
 pub struct RedirectTable {
-    routes: RwLock<HashMap<Box<str>, Route>>,
+    /// foldhash: fast, and seeded per process, so colliding slugs cannot be precomputed.
+    routes: RwLock<HashMap<Box<str>, Route, foldhash::fast::RandomState>>,
     loaded: AtomicBool,
     database_reachable: AtomicBool,
     cursor: AtomicI64,
@@ -135,7 +136,10 @@ impl RedirectTable {
         let outcome = async {
             let cursor = store.latest_change().await?;
             let all = store.all_routes().await?;
-            let mut routes = HashMap::with_capacity(all.len());
+            let mut routes = HashMap::with_capacity_and_hasher(
+                all.len(),
+                foldhash::fast::RandomState::default(),
+            );
             for routed in all {
                 for slug in routed.slugs {
                     routes.insert(slug, routed.route.clone());

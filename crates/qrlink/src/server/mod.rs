@@ -4,8 +4,10 @@
 mod pages;
 mod public;
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,7 +152,7 @@ impl Server {
         ));
         let flusher = tokio::spawn(flush_counts(state.clone(), intervals.flush, stop_rx));
         let app = public::router(state.clone());
-        serve_connections(listener, app, shutdown).await;
+        serve_connections(listener, state.clone(), app, shutdown).await;
         tracing::info!("stopped accepting requests; flushing counts");
         let _ = stop_tx.send(true);
         let _ = follower.await;
@@ -171,6 +173,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// their request in flight.
 async fn serve_connections(
     listener: TcpListener,
+    state: Arc<AppState>,
     app: axum::Router,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -191,7 +194,10 @@ async fn serve_connections(
         };
         // A redirect is one small write: send it at once rather than wait for Nagle.
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let service = Dispatch {
+            state: state.clone(),
+            router: app.clone(),
+        };
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
@@ -207,6 +213,54 @@ async fn serve_connections(
         .is_err()
     {
         tracing::warn!("some connections were still busy after {DRAIN_TIMEOUT:?}; closing them");
+    }
+}
+
+/// The per-connection service: slug requests take the fast path, everything else the router.
+#[derive(Clone)]
+struct Dispatch {
+    state: Arc<AppState>,
+    router: axum::Router,
+}
+
+type Routed = Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
+
+/// The response future: ready at once on the fast path, the router's future otherwise.
+enum Answer {
+    Now(Option<axum::response::Response>),
+    Routed(Routed),
+}
+
+impl Future for Answer {
+    type Output = Result<axum::response::Response, Infallible>;
+
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.get_mut() {
+            Answer::Now(response) => {
+                std::task::Poll::Ready(Ok(response.take().expect("polled after completion")))
+            }
+            Answer::Routed(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Dispatch {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = Answer;
+
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        if let Some(response) = public::answer_slug(&self.state, &request) {
+            return Answer::Now(Some(response));
+        }
+        let router = self.router.clone();
+        Answer::Routed(Box::pin(tower::ServiceExt::oneshot(
+            router,
+            request.map(axum::body::Body::new),
+        )))
     }
 }
 

@@ -22,7 +22,7 @@ const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const PERMANENT_CACHE: HeaderValue = HeaderValue::from_static("private, max-age=90");
 /// Public pages load nothing: no script, no style, no frames.
 const CSP: HeaderValue = HeaderValue::from_static(
-    "default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 );
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
@@ -43,24 +43,25 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// Security headers on every response (R-SEC-4); hyper adds no `Server` header.
 async fn protect(State(state): State<Arc<AppState>>, mut response: Response) -> Response {
-    let headers = response.headers_mut();
+    add_security_headers(&state.settings, response.headers_mut());
+    response
+}
+
+/// The one list of security headers, shared by the router and the redirect fast path.
+pub fn add_security_headers(settings: &super::PublicSettings, headers: &mut HeaderMap) {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CONTENT_SECURITY_POLICY, CSP);
-    headers.insert(
-        header::REFERRER_POLICY,
-        state.settings.referrer_policy.clone(),
-    );
-    if state.settings.base.is_https() {
+    headers.insert(header::REFERRER_POLICY, settings.referrer_policy.clone());
+    if settings.base.is_https() {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
     }
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, NO_STORE);
     }
-    response
 }
 
 async fn live() -> &'static str {
@@ -81,7 +82,12 @@ async fn robots() -> &'static str {
     "User-agent: *\nDisallow: /_/\n"
 }
 
+/// Everything the router has no route for: the home page, previews, 405s, and slugs that the
+/// fast path did not already answer.
 async fn slug_or_page(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    if let Some(response) = answer_slug(&state, &request) {
+        return response;
+    }
     let method = request.method();
     if method != Method::GET && method != Method::HEAD {
         let mut response = status_only(StatusCode::METHOD_NOT_ALLOWED);
@@ -90,21 +96,37 @@ async fn slug_or_page(State(state): State<Arc<AppState>>, request: Request) -> R
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let path = request.uri().path();
-    let Some(rest) = path.strip_prefix(state.settings.base.path()) else {
-        return not_found(&state);
-    };
-    if rest.is_empty() {
-        return match &state.settings.home_url {
+    match request
+        .uri()
+        .path()
+        .strip_prefix(state.settings.base.path())
+    {
+        Some("") => match &state.settings.home_url {
             Some(home) => redirect(StatusCode::FOUND, home.clone(), NO_STORE),
             None => page(StatusCode::OK, pages::render(&pages::HOME)),
-        };
+        },
+        Some(rest) if rest.ends_with('+') => preview(&state, &rest[..rest.len() - 1]).await,
+        _ => not_found(&state),
     }
-    if let Some(slug) = rest.strip_suffix('+') {
-        return preview(&state, slug).await;
+}
+
+/// The redirect path (R-FWD-1): a `GET` or `HEAD` of `<base path><slug>`, answered from the
+/// in-memory table without the router, an allocation for the `Location` aside. Returns `None`
+/// for any other request, which then goes through the router.
+pub fn answer_slug<B>(state: &AppState, request: &axum::http::Request<B>) -> Option<Response> {
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
+    let rest = request
+        .uri()
+        .path()
+        .strip_prefix(state.settings.base.path())?;
+    if rest.is_empty() || rest.ends_with('+') || rest.starts_with("_/") || rest == "robots.txt" {
+        return None;
     }
     let now = state.clock.now();
-    match state.table.resolve(rest, request.uri().query(), now) {
+    let mut response = match state.table.resolve(rest, request.uri().query(), now) {
         Resolution::Redirect {
             link_id,
             location,
@@ -115,7 +137,7 @@ async fn slug_or_page(State(state): State<Arc<AppState>>, request: Request) -> R
                     link = link_id.0,
                     "a stored target is not a valid Location header"
                 );
-                return status_only(StatusCode::INTERNAL_SERVER_ERROR);
+                return Some(status_only(StatusCode::INTERNAL_SERVER_ERROR));
             };
             state
                 .counter
@@ -132,9 +154,11 @@ async fn slug_or_page(State(state): State<Arc<AppState>>, request: Request) -> R
             Some(url) => redirect(StatusCode::FOUND, url.clone(), NO_STORE),
             None => page(StatusCode::GONE, pages::render(&pages::RETIRED)),
         },
-        Resolution::NotFound => not_found(&state),
+        Resolution::NotFound => not_found(state),
         Resolution::Unavailable => unavailable(),
-    }
+    };
+    add_security_headers(&state.settings, response.headers_mut());
+    Some(response)
 }
 
 fn hit_kind(method: &Method, headers: &HeaderMap) -> HitKind {
@@ -211,6 +235,8 @@ fn unavailable() -> Response {
 
 fn redirect(status: StatusCode, location: HeaderValue, cache: HeaderValue) -> Response {
     let mut response = Response::new(Body::empty());
+    // Room for these two and the security headers, so inserting never reallocates.
+    response.headers_mut().reserve(10);
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::LOCATION, location);
