@@ -50,13 +50,16 @@ pub struct DailyCount {
 
 const SHARDS: usize = 16;
 
+/// Counts of one shard, keyed by link and UTC day number.
+type Shard = HashMap<(LinkId, i64), Counts, foldhash::fast::RandomState>;
+
 /// Counts waiting to be written. Recording takes one short lock on one of 16 shards, so
 /// concurrent requests rarely meet; the database is never touched on the request path.
 #[derive(Debug, Default)]
 pub struct HitCounter {
     /// Keyed by link and UTC day number since 1970-01-01: an integer division on the request
     /// path instead of a calendar conversion, which waits for `drain`.
-    shards: [Mutex<HashMap<(LinkId, i64), Counts, foldhash::fast::RandomState>>; SHARDS],
+    shards: [Mutex<Shard>; SHARDS],
 }
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
