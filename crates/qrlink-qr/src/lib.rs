@@ -1,1 +1,25 @@
-//! QR code encoding, rendering and verification for qrlink. Filled in by the QR engine work.
+//! QR codes for qrlink: encode a payload into a [`Symbol`], render it as SVG, PNG or text,
+//! and prove that it scans. Pure and synchronous: no I/O, no clock, no global state.
+//!
+//! ```
+//! use qrlink_qr::{encode, EncodeOptions, Format, Look, render_verified};
+//!
+//! let symbol = encode("HTTPS://GO.EXAMPLE.ORG/PYCON-TALK", &EncodeOptions::default()).unwrap();
+//! assert_eq!(symbol.version().to_string(), "2");
+//! // Only bytes that an independent decoder read back as the payload are returned.
+//! let png = render_verified(&symbol, Format::Png, &Look::default()).unwrap();
+//! assert!(png.starts_with(b"\x89PNG"));
+//! ```
+
+pub mod color;
+mod encode;
+mod error;
+pub mod payload;
+pub mod render;
+mod verify;
+
+pub use color::Color;
+pub use encode::{EcLevel, EncodeOptions, Symbol, Version, encode};
+pub use error::Error;
+pub use render::Look;
+pub use verify::{Format, png_to_luma, render_verified, verify_png};

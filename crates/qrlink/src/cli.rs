@@ -72,6 +72,50 @@ pub enum Command {
     /// Create, change and inspect links.
     #[command(subcommand)]
     Link(LinkCommand),
+    /// Make a QR code for any text, verified by a decoder before it is written.
+    Qr(QrArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QrArgs {
+    /// The text to encode, verbatim (never uppercased).
+    pub text: String,
+    /// Write to this file; the format follows its extension unless --format is given.
+    /// Without it the code is drawn in the terminal.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_parser = ["svg", "png", "txt", "terminal"])]
+    pub format: Option<String>,
+    /// Error-correction level.
+    #[arg(long, default_value = "M", value_parser = ["L", "M", "Q", "H", "l", "m", "q", "h"])]
+    pub ecc: String,
+    /// Keep exactly the requested level instead of raising it for free when there is room.
+    #[arg(long)]
+    pub no_boost: bool,
+    /// Use exactly this version (1-40; 1-4 with --micro).
+    #[arg(long, value_name = "N")]
+    pub version: Option<u8>,
+    /// Force a mask pattern (0-7; 0-3 with --micro).
+    #[arg(long, value_name = "0-7")]
+    pub mask: Option<u8>,
+    /// Make a Micro QR code (short payloads only).
+    #[arg(long)]
+    pub micro: bool,
+    /// Quiet zone in modules (default 4, or 2 for Micro QR).
+    #[arg(long, value_name = "N")]
+    pub border: Option<usize>,
+    /// Pixels per module (PNG; SVG uses it for its default width).
+    #[arg(long, value_name = "N", conflicts_with = "size")]
+    pub scale: Option<u32>,
+    /// Image width in pixels, quiet zone included; rounded down to whole pixels per module.
+    #[arg(long, value_name = "PX")]
+    pub size: Option<u32>,
+    /// Colour of dark modules (#rrggbb, #rgb, #rrggbbaa).
+    #[arg(long, default_value = "#000", value_name = "COLOR")]
+    pub dark: String,
+    /// Colour of light modules and quiet zone, or `transparent`.
+    #[arg(long, default_value = "#fff", value_name = "COLOR")]
+    pub light: String,
 }
 
 #[derive(Debug, Args)]

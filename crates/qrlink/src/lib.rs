@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod instance;
 pub mod link_cmd;
+pub mod qr_cmd;
 pub mod server;
 
 use clap::Parser;
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let instance = Instance::from_args(&cli.instance)?;
     let clock = Clock::system();
     match cli.command {
+        Command::Qr(args) => qr_cmd::run(&args),
         Command::Serve(args) => {
             init_logging(&args.log_format);
             let settings = server::PublicSettings::from_args(&args, instance.base().clone())?;

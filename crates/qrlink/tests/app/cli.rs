@@ -307,3 +307,102 @@ async fn a_running_server_picks_up_a_cli_change_within_a_second() {
         "measured: creation seen by the server after {created:?}, re-point after {repointed:?} (goal: 1 s)"
     );
 }
+
+#[tokio::test]
+async fn qrlink_qr_writes_only_codes_that_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("talk.png");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "https://example.org/qr/talk-0001",
+            "-o",
+            png.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("verified: version 3"), "{stderr}");
+    qrlink_qr::verify_png(
+        &std::fs::read(&png).unwrap(),
+        "https://example.org/qr/talk-0001",
+        false,
+    )
+    .unwrap();
+
+    let svg = dir.path().join("code.svg");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "Hello, qrlink",
+            "-o",
+            svg.to_str().unwrap(),
+            "--dark",
+            "#1a237e",
+            "--light",
+            "transparent",
+        ],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        svg_text.starts_with("<svg ") && svg_text.contains("stroke=\"#1a237e\""),
+        "{svg_text}"
+    );
+
+    let (ok, stdout, _) = qrlink(
+        dir.path(),
+        &["qr", "wifi", "--format", "txt", "--border", "1"],
+    )
+    .await;
+    assert!(ok);
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.len() == 23 && l.bytes().all(|b| b == b'0' || b == b'1')),
+        "{stdout}"
+    );
+
+    let refused = dir.path().join("pale.png");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "text",
+            "-o",
+            refused.to_str().unwrap(),
+            "--dark",
+            "#ddd",
+        ],
+    )
+    .await;
+    assert!(!ok && stderr.contains("rule: contrast"), "{stderr}");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            &"x".repeat(100),
+            "-o",
+            refused.to_str().unwrap(),
+            "--version",
+            "1",
+        ],
+    )
+    .await;
+    assert!(!ok && stderr.contains("does not fit"), "{stderr}");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "text",
+            "-o",
+            dir.path().join("code.gif").to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(!ok && stderr.contains("--format"), "{stderr}");
+    assert!(!refused.exists(), "nothing is written for a refused code");
+}

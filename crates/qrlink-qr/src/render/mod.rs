@@ -1,0 +1,64 @@
+//! Writers: a `Symbol` with its look becomes image bytes or text.
+
+pub mod png;
+pub mod svg;
+pub mod text;
+
+use crate::Error;
+use crate::color::Color;
+
+/// How a symbol looks in an image: quiet zone, module size, colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    /// Quiet zone in modules; `None` is the standard's (4, or 2 for Micro QR).
+    pub border: Option<usize>,
+    /// Pixels per module for raster images (PNG); SVG uses it for its `width` only.
+    pub scale: u32,
+    pub dark: Color,
+    pub light: Color,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Look {
+            border: None,
+            scale: 10,
+            dark: Color::BLACK,
+            light: Color::WHITE,
+        }
+    }
+}
+
+/// The largest image side qrlink draws, in pixels, to bound memory and time.
+pub const MAX_PIXELS_PER_SIDE: u32 = 20_000;
+
+impl Look {
+    /// Checks the look on its own and against the symbol: a scale, a size, colours that scan.
+    pub fn check(&self, symbol_width: usize) -> Result<(), Error> {
+        if self.scale == 0 {
+            return Err(Error::option(
+                "scale",
+                "positive",
+                "the scale must be at least 1 pixel per module",
+            ));
+        }
+        if self.border.is_some_and(|b| b > 100) {
+            return Err(Error::option(
+                "border",
+                "range",
+                "the quiet zone is at most 100 modules",
+            ));
+        }
+        let side = (symbol_width + 2 * self.border.unwrap_or(4)) as u64 * u64::from(self.scale);
+        if side > u64::from(MAX_PIXELS_PER_SIDE) {
+            return Err(Error::option(
+                "scale",
+                "too_large",
+                format!(
+                    "the image would be {side} pixels wide; at most {MAX_PIXELS_PER_SIDE} are drawn"
+                ),
+            ));
+        }
+        crate::color::check_colors(self.dark, self.light)
+    }
+}

@@ -1,0 +1,57 @@
+//! PNG: 1-bit greyscale for black on white, else a 2-colour palette (with transparency when
+//! asked), through the `png` crate with the zlib-rs backend.
+
+use super::Look;
+use crate::color::Color;
+use crate::{Error, Symbol};
+
+/// Draws the symbol at `look.scale` pixels per module.
+pub fn to_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
+    look.check(symbol.width())?;
+    let border = look.border.unwrap_or_else(|| symbol.default_border());
+    let scale = look.scale as usize;
+    let side = (symbol.width() + 2 * border) * scale;
+    let row_bytes = side.div_ceil(8);
+    // Bit 1 is the light colour: greyscale white, or palette entry 1.
+    let mut pixels = vec![0xffu8; row_bytes * side];
+    for y in 0..symbol.width() {
+        let row = symbol.row(y);
+        let line_start = (y + border) * scale * row_bytes;
+        let line = &mut pixels[line_start..line_start + row_bytes];
+        for (x, _) in row.iter().enumerate().filter(|(_, dark)| **dark) {
+            let first = (x + border) * scale;
+            for px in first..first + scale {
+                line[px / 8] &= !(0x80 >> (px % 8));
+            }
+        }
+        let (first, rest) =
+            pixels[line_start..line_start + scale * row_bytes].split_at_mut(row_bytes);
+        for copy in rest.chunks_exact_mut(row_bytes) {
+            copy.copy_from_slice(first);
+        }
+    }
+    let mut bytes = Vec::with_capacity(side * side / 40 + 128);
+    let width = u32::try_from(side).map_err(|_| Error::Render("image too large".into()))?;
+    let mut encoder = png::Encoder::new(&mut bytes, width, width);
+    encoder.set_depth(png::BitDepth::One);
+    if look.dark == Color::BLACK && look.light == Color::WHITE {
+        encoder.set_color(png::ColorType::Grayscale);
+    } else {
+        encoder.set_color(png::ColorType::Indexed);
+        let (dark, light) = (look.dark, look.light);
+        encoder.set_palette(vec![dark.r, dark.g, dark.b, light.r, light.g, light.b]);
+        if !(dark.is_opaque() && light.is_opaque()) {
+            encoder.set_trns(vec![dark.a, light.a]);
+        }
+    }
+    encoder.set_compression(png::Compression::High);
+    encoder.set_filter(png::Filter::NoFilter);
+    let mut writer = encoder
+        .write_header()
+        .map_err(|e| Error::Render(e.to_string()))?;
+    writer
+        .write_image_data(&pixels)
+        .map_err(|e| Error::Render(e.to_string()))?;
+    writer.finish().map_err(|e| Error::Render(e.to_string()))?;
+    Ok(bytes)
+}

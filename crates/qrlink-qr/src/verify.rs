@@ -1,0 +1,146 @@
+//! Verification (R-QR-4): an independent decoder (rxing) reads the image back, and only an
+//! image whose decoded text equals the payload is handed out.
+
+use rxing::BarcodeFormat;
+
+use crate::color::Color;
+use crate::render::{Look, png::to_png, svg::to_svg, text};
+use crate::{Error, Symbol};
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Svg,
+    Png,
+    /// `1`/`0` rows, quiet zone included.
+    Text,
+    /// Unicode half blocks with ANSI colours.
+    Terminal,
+}
+
+impl Format {
+    /// Parses `svg`, `png`, `txt` or `terminal`.
+    pub fn parse(input: &str) -> Result<Format, Error> {
+        match input.trim().to_ascii_lowercase().as_str() {
+            "svg" => Ok(Format::Svg),
+            "png" => Ok(Format::Png),
+            "txt" | "text" => Ok(Format::Text),
+            "terminal" => Ok(Format::Terminal),
+            other => Err(Error::option(
+                "format",
+                "one_of",
+                format!("`{other}` is not a format: use svg, png, txt or terminal"),
+            )),
+        }
+    }
+
+    /// The format a file name implies, by its extension.
+    pub fn from_extension(path: &str) -> Option<Format> {
+        let extension = path.rsplit_once('.')?.1.to_ascii_lowercase();
+        match extension.as_str() {
+            "svg" => Some(Format::Svg),
+            "png" => Some(Format::Png),
+            "txt" => Some(Format::Text),
+            _ => None,
+        }
+    }
+}
+
+/// Renders `symbol` in `format` and returns the bytes only if they scan back to its payload.
+///
+/// PNG bytes are decoded as written. SVG, text and terminal output are written from the same
+/// module model and colours as the PNG, which is what gets decoded for them.
+pub fn render_verified(symbol: &Symbol, format: Format, look: &Look) -> Result<Vec<u8>, Error> {
+    look.check(symbol.width())?;
+    let png = to_png(symbol, look)?;
+    verify_png(&png, symbol.payload(), symbol.is_micro())?;
+    Ok(match format {
+        Format::Png => png,
+        Format::Svg => to_svg(symbol, look).into_bytes(),
+        Format::Text => text::to_text_matrix(symbol, look.border).into_bytes(),
+        Format::Terminal => text::to_terminal(symbol, look.border).into_bytes(),
+    })
+}
+
+/// Decodes PNG bytes (transparent pixels count as white paper) and checks the text.
+pub fn verify_png(png: &[u8], expected: &str, micro: bool) -> Result<(), Error> {
+    let (luma, width, height) = png_to_luma(png)?;
+    let format = if micro {
+        BarcodeFormat::MICRO_QR_CODE
+    } else {
+        BarcodeFormat::QR_CODE
+    };
+    let decoded =
+        rxing::helpers::detect_in_luma(luma, width, height, Some(format)).map_err(|e| {
+            Error::Unreadable(format!(
+                "the decoder found no readable code ({e}); check contrast, colours and quiet zone"
+            ))
+        })?;
+    if decoded.getText() != expected {
+        return Err(Error::Unreadable(format!(
+            "the decoder read {:?} instead of the payload",
+            decoded.getText()
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes a PNG into 8-bit luma, blending any transparency over white.
+pub fn png_to_luma(png: &[u8]) -> Result<(Vec<u8>, u32, u32), Error> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder
+        .read_info()
+        .map_err(|e| Error::Unreadable(format!("not a readable PNG: {e}")))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| Error::Unreadable("PNG too large".into()))?;
+    let mut buffer = vec![0; size];
+    let info = reader
+        .next_frame(&mut buffer)
+        .map_err(|e| Error::Unreadable(format!("not a readable PNG: {e}")))?;
+    let pixels = &buffer[..info.buffer_size()];
+    let luma: Vec<u8> = match info.color_type {
+        png::ColorType::Grayscale => pixels.to_vec(),
+        png::ColorType::GrayscaleAlpha => pixels
+            .chunks_exact(2)
+            .map(|p| {
+                Color {
+                    r: p[0],
+                    g: p[0],
+                    b: p[0],
+                    a: p[1],
+                }
+                .luma()
+            })
+            .collect(),
+        png::ColorType::Rgb => pixels
+            .chunks_exact(3)
+            .map(|p| {
+                Color {
+                    r: p[0],
+                    g: p[1],
+                    b: p[2],
+                    a: 255,
+                }
+                .luma()
+            })
+            .collect(),
+        png::ColorType::Rgba => pixels
+            .chunks_exact(4)
+            .map(|p| {
+                Color {
+                    r: p[0],
+                    g: p[1],
+                    b: p[2],
+                    a: p[3],
+                }
+                .luma()
+            })
+            .collect(),
+        png::ColorType::Indexed => {
+            return Err(Error::Unreadable("palette was not expanded".into()));
+        }
+    };
+    Ok((luma, info.width, info.height))
+}

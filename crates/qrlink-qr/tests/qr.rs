@@ -1,0 +1,403 @@
+//! qrlink-qr's integration tests: codes decode back, matrices match an independent encoder,
+//! writers draw exactly the modules, and bad options are refused with reasons.
+
+use qrlink_qr::{
+    Color, EcLevel, EncodeOptions, Error, Format, Look, Symbol, Version, encode, render_verified,
+    verify_png,
+};
+use rand::{Rng, SeedableRng};
+
+const SAMPLE: &str = "https://example.org/qr/talk-0001";
+
+fn options(ecc: EcLevel) -> EncodeOptions {
+    EncodeOptions {
+        ecc,
+        ..EncodeOptions::default()
+    }
+}
+
+#[test]
+fn the_sample_link_is_small_in_every_format() {
+    let symbol = encode(SAMPLE, &EncodeOptions::default()).unwrap();
+    assert_eq!(symbol.version(), Version::Normal(3));
+    let svg = render_verified(&symbol, Format::Svg, &Look::default()).unwrap();
+    let png = render_verified(&symbol, Format::Png, &Look::default()).unwrap();
+    eprintln!(
+        "sample {SAMPLE}: version {}, SVG {} bytes (segno 1592), PNG {} bytes (segno 495)",
+        symbol.version(),
+        svg.len(),
+        png.len()
+    );
+    assert!(svg.len() < 1592, "SVG is {} bytes", svg.len());
+    let upper = encode(
+        &qrlink_qr::payload::uppercase_link(SAMPLE).unwrap(),
+        &EncodeOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        upper.version(),
+        Version::Normal(2),
+        "uppercase link payloads save a version"
+    );
+}
+
+/// A randomised round trip through PNG for every level and many payload shapes.
+#[test]
+fn random_payloads_decode_back_exactly_from_png() {
+    let seed: u64 = std::env::var("QRLINK_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!(
+        "random_payloads_decode_back_exactly_from_png: seed {seed} (set QRLINK_TEST_SEED to repeat)"
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let alphabets: [&[char]; 4] = [
+        &['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+        &[
+            'A', 'B', 'Z', '0', '9', ' ', '$', '%', '*', '+', '-', '.', '/', ':',
+        ],
+        &['a', 'z', 'Q', '~', '&', '?', '=', '#', '\u{e9}', '\u{df}'],
+        &['a', '\u{20ac}', '\u{4e2d}', '\u{1f600}', '\u{3042}', ' '],
+    ];
+    for case in 0..48 {
+        let alphabet = alphabets[case % alphabets.len()];
+        let len = rng.random_range(1..=if case % 3 == 0 { 300 } else { 40 });
+        let payload: String = (0..len)
+            .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+            .collect();
+        let ecc = [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H][case % 4];
+        let symbol = encode(&payload, &options(ecc)).unwrap();
+        let look = Look {
+            scale: 4,
+            ..Look::default()
+        };
+        render_verified(&symbol, Format::Png, &look)
+            .unwrap_or_else(|e| panic!("seed {seed} case {case} {payload:?}: {e}"));
+    }
+}
+
+#[test]
+fn micro_qr_is_made_where_the_data_fits_and_decodes() {
+    for (payload, ecc) in [
+        ("12345", EcLevel::L),
+        ("HELLO", EcLevel::M),
+        ("qrlink", EcLevel::L),
+        ("0123456789012345", EcLevel::Q),
+    ] {
+        let symbol = encode(
+            payload,
+            &EncodeOptions {
+                micro: true,
+                ..options(ecc)
+            },
+        )
+        .unwrap();
+        assert!(symbol.is_micro(), "{payload}");
+        render_verified(
+            &symbol,
+            Format::Png,
+            &Look {
+                scale: 8,
+                ..Look::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{payload}: {e}"));
+    }
+    let long = encode(
+        SAMPLE,
+        &EncodeOptions {
+            micro: true,
+            ..EncodeOptions::default()
+        },
+    );
+    assert!(
+        matches!(long, Err(Error::DataTooLong(ref m)) if m.contains("Micro QR")),
+        "{long:?}"
+    );
+    let high = encode(
+        "1",
+        &EncodeOptions {
+            micro: true,
+            ..options(EcLevel::H)
+        },
+    );
+    assert!(matches!(
+        high,
+        Err(Error::InvalidOption { field: "ecc", .. })
+    ));
+}
+
+/// With version, level and mask forced, the matrix is the one Nayuki's encoder makes.
+#[test]
+fn forced_matrices_are_bit_identical_to_qrcodegen_for_every_version_and_mask() {
+    use qrcodegen::{Mask as NMask, QrCode, QrCodeEcc, QrSegment, Version as NVersion};
+    // One payload per mode, each short enough for version 1 at level H, so that both encoders
+    // must choose the same single segment.
+    let payloads = ["01234567", "HELLO 2026", "qrlink!"];
+    for version in 1..=40u8 {
+        for mask in 0..8u8 {
+            let payload = payloads[(version as usize + mask as usize) % payloads.len()];
+            let ecc = [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H][(version as usize) % 4];
+            let ours = encode(
+                payload,
+                &EncodeOptions {
+                    ecc,
+                    boost: false,
+                    version: Some(version),
+                    mask: Some(mask),
+                    ..EncodeOptions::default()
+                },
+            )
+            .unwrap();
+            let nayuki_ecc = match ecc {
+                EcLevel::L => QrCodeEcc::Low,
+                EcLevel::M => QrCodeEcc::Medium,
+                EcLevel::Q => QrCodeEcc::Quartile,
+                EcLevel::H => QrCodeEcc::High,
+            };
+            let segments = QrSegment::make_segments(payload);
+            let theirs = QrCode::encode_segments_advanced(
+                &segments,
+                nayuki_ecc,
+                NVersion::new(version),
+                NVersion::new(version),
+                Some(NMask::new(mask)),
+                false,
+            )
+            .unwrap();
+            assert_eq!(ours.width() as i32, theirs.size());
+            for y in 0..ours.width() {
+                for x in 0..ours.width() {
+                    assert_eq!(
+                        ours.is_dark(x, y),
+                        theirs.get_module(x as i32, y as i32),
+                        "version {version} mask {mask} at ({x},{y})"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Reads our own SVG path back into modules: every stroke must cover exactly the dark ones.
+/// Strokes run along rows (`h`, at y + 0.5) or along columns (`v`, at x + 0.5).
+fn modules_from_svg(svg: &str, side: usize) -> Vec<bool> {
+    let d = svg
+        .split("stroke=")
+        .nth(1)
+        .unwrap()
+        .split(" d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let mut grid = vec![false; side * side];
+    let (mut x, mut y) = (0f64, 0f64);
+    let mut chars = d.chars().peekable();
+    let number = |chars: &mut std::iter::Peekable<std::str::Chars>| -> f64 {
+        while chars.peek() == Some(&' ') {
+            chars.next();
+        }
+        let mut text = String::new();
+        while let Some(&c) = chars.peek() {
+            if c.is_ascii_digit() || c == '.' || (c == '-' && text.is_empty()) {
+                text.push(c);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        text.parse().unwrap()
+    };
+    while let Some(command) = chars.next() {
+        match command {
+            'M' => {
+                x = number(&mut chars);
+                y = number(&mut chars);
+            }
+            'm' => {
+                x += number(&mut chars);
+                y += number(&mut chars);
+            }
+            'h' => {
+                let len = number(&mut chars);
+                for px in x as usize..(x + len) as usize {
+                    grid[(y - 0.5) as usize * side + px] = true;
+                }
+                x += len;
+            }
+            'v' => {
+                let len = number(&mut chars);
+                for py in y as usize..(y + len) as usize {
+                    grid[py * side + (x - 0.5) as usize] = true;
+                }
+                y += len;
+            }
+            other => panic!("unexpected path command {other:?}"),
+        }
+    }
+    grid
+}
+
+#[test]
+fn the_svg_path_draws_exactly_the_dark_modules_and_is_deterministic() {
+    for (payload, border) in [(SAMPLE, None), ("A", Some(0)), ("1234567890", Some(7))] {
+        let symbol = encode(payload, &EncodeOptions::default()).unwrap();
+        let look = Look {
+            border,
+            ..Look::default()
+        };
+        let svg = String::from_utf8(render_verified(&symbol, Format::Svg, &look).unwrap()).unwrap();
+        assert_eq!(
+            svg.as_bytes(),
+            render_verified(&symbol, Format::Svg, &look).unwrap(),
+            "deterministic"
+        );
+        let border = border.unwrap_or(4);
+        let side = symbol.width() + 2 * border;
+        let grid = modules_from_svg(&svg, side);
+        for y in 0..side {
+            for x in 0..side {
+                let expected = x >= border && y >= border && symbol.is_dark(x - border, y - border);
+                assert_eq!(grid[y * side + x], expected, "{payload} ({x},{y})");
+            }
+        }
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "));
+    }
+}
+
+#[test]
+fn text_and_terminal_forms_include_the_quiet_zone() {
+    let symbol = encode("qrlink", &EncodeOptions::default()).unwrap();
+    let text = String::from_utf8(render_verified(&symbol, Format::Text, &Look::default()).unwrap())
+        .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let side = symbol.width() + 8;
+    assert_eq!(lines.len(), side);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.len() == side && l.bytes().all(|b| b == b'0' || b == b'1'))
+    );
+    assert!(lines[..4].iter().all(|l| !l.contains('1')) && lines[4].starts_with("00001111111"));
+    let terminal =
+        String::from_utf8(render_verified(&symbol, Format::Terminal, &Look::default()).unwrap())
+            .unwrap();
+    assert_eq!(terminal.lines().count(), side.div_ceil(2));
+}
+
+#[test]
+fn colours_and_transparency_survive_and_still_scan() {
+    let symbol = encode(SAMPLE, &EncodeOptions::default()).unwrap();
+    for (dark, light) in [
+        ("#1a237e", "#fffde7"),
+        ("#000", "transparent"),
+        ("#222222", "#ffffffcc"),
+    ] {
+        let look = Look {
+            dark: Color::parse("dark", dark).unwrap(),
+            light: Color::parse("light", light).unwrap(),
+            ..Look::default()
+        };
+        let png = render_verified(&symbol, Format::Png, &look)
+            .unwrap_or_else(|e| panic!("{dark} on {light}: {e}"));
+        verify_png(&png, SAMPLE, false).unwrap();
+    }
+}
+
+#[test]
+fn styles_that_would_not_scan_are_refused_with_the_reason() {
+    let symbol = encode(SAMPLE, &EncodeOptions::default()).unwrap();
+    let look = |dark: &str, light: &str| Look {
+        dark: Color::parse("dark", dark).unwrap(),
+        light: Color::parse("light", light).unwrap(),
+        ..Look::default()
+    };
+    let refusals = [
+        (look("#777777", "#777777"), "contrast"),
+        (look("#999999", "#ffffff"), "contrast"),
+        (look("#ffffff", "#000000"), "inverted"),
+        (look("#000", "#fff").with_scale(0), "positive"),
+        (look("#000", "#fff").with_scale(10_000), "too_large"),
+    ];
+    for (look, rule) in refusals {
+        match render_verified(&symbol, Format::Png, &look) {
+            Err(Error::InvalidOption {
+                rule: got, message, ..
+            }) => assert_eq!(got, rule, "{message}"),
+            other => panic!("{rule}: {other:?}"),
+        }
+    }
+    let too_long = encode(
+        &"x".repeat(200),
+        &EncodeOptions {
+            version: Some(2),
+            ..EncodeOptions::default()
+        },
+    );
+    assert!(
+        matches!(too_long, Err(Error::DataTooLong(ref m)) if m.contains("version 2")),
+        "{too_long:?}"
+    );
+    assert!(matches!(
+        encode("", &EncodeOptions::default()),
+        Err(Error::InvalidOption {
+            field: "payload",
+            ..
+        })
+    ));
+    assert!(matches!(
+        encode(
+            "x",
+            &EncodeOptions {
+                version: Some(41),
+                ..EncodeOptions::default()
+            }
+        ),
+        Err(Error::InvalidOption {
+            field: "version",
+            ..
+        })
+    ));
+    assert!(matches!(
+        encode(
+            "x",
+            &EncodeOptions {
+                mask: Some(8),
+                ..EncodeOptions::default()
+            }
+        ),
+        Err(Error::InvalidOption { field: "mask", .. })
+    ));
+}
+
+trait WithScale {
+    fn with_scale(self, scale: u32) -> Self;
+}
+
+impl WithScale for Look {
+    fn with_scale(self, scale: u32) -> Self {
+        Look { scale, ..self }
+    }
+}
+
+#[test]
+fn a_corrupted_image_is_caught_by_the_decoder() {
+    let symbol: Symbol = encode(SAMPLE, &EncodeOptions::default()).unwrap();
+    let png = render_verified(&symbol, Format::Png, &Look::default()).unwrap();
+    assert!(
+        verify_png(&png, "https://example.org/other", false).is_err(),
+        "a different payload is not accepted"
+    );
+    let blank = qrlink_qr::render::png::to_png(
+        &encode("x", &EncodeOptions::default()).unwrap(),
+        &Look::default(),
+    )
+    .unwrap();
+    assert!(matches!(
+        verify_png(&blank, SAMPLE, false),
+        Err(Error::Unreadable(_))
+    ));
+}
