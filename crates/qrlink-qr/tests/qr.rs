@@ -401,3 +401,52 @@ fn a_corrupted_image_is_caught_by_the_decoder() {
         Err(Error::Unreadable(_))
     ));
 }
+
+#[test]
+fn every_payload_helper_scans_back_exactly() {
+    use qrlink_qr::payload::{self, Contact, Transfer, WifiSecurity};
+    let contact = Contact {
+        name: "Doe, Jane".into(),
+        organisation: "PyCon DE".into(),
+        phone: "+49 30 1234567".into(),
+        email: "jane@example.org".into(),
+        url: "https://example.org".into(),
+        address: "Alexanderplatz 1, Berlin".into(),
+        note: "Speaker\nTrack 2".into(),
+    };
+    let payloads = [
+        payload::wifi(
+            "Caf\u{e9} Guest;2",
+            Some("s3cret:pass"),
+            WifiSecurity::Wpa,
+            false,
+        )
+        .unwrap(),
+        payload::vcard(&contact).unwrap(),
+        payload::mecard(&contact).unwrap(),
+        payload::geo(52.520008, 13.404954).unwrap(),
+        payload::email("jane@example.org", Some("Grüße"), Some("Hallo & tschüss")).unwrap(),
+        payload::sms("+49 30 1234567", Some("Ja")).unwrap(),
+        payload::tel("+49 30 1234567").unwrap(),
+        payload::epc(&Transfer {
+            name: "Förderverein".into(),
+            iban: "DE89370400440532013000".into(),
+            amount_cents: Some(500),
+            text: "Spende".into(),
+            ..Transfer::default()
+        })
+        .unwrap(),
+    ];
+    for text in payloads {
+        let symbol = encode(&text, &EncodeOptions::default()).unwrap();
+        render_verified(
+            &symbol,
+            Format::Png,
+            &Look {
+                scale: 4,
+                ..Look::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+    }
+}

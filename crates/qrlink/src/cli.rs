@@ -77,45 +77,145 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(subcommand_negates_reqs = true)]
 pub struct QrArgs {
-    /// The text to encode, verbatim (never uppercased).
-    pub text: String,
+    /// The text to encode, verbatim (never uppercased). To encode a text that is also a helper's
+    /// name, write `qrlink qr -- wifi`.
+    #[arg(required = true)]
+    pub text: Option<String>,
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Build the text from fields instead, escaped for its format.
+    #[command(subcommand)]
+    pub helper: Option<QrHelper>,
+}
+
+/// How the code is encoded and drawn; accepted before or after a helper's name.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
     /// Write to this file; the format follows its extension unless --format is given.
     /// Without it the code is drawn in the terminal.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, global = true, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    #[arg(long, value_parser = ["svg", "png", "txt", "terminal"])]
+    #[arg(long, global = true, value_parser = ["svg", "png", "txt", "terminal"])]
     pub format: Option<String>,
-    /// Error-correction level.
-    #[arg(long, default_value = "M", value_parser = ["L", "M", "Q", "H", "l", "m", "q", "h"])]
+    /// Error-correction level (L, M, Q or H).
+    #[arg(long, global = true, default_value = "M", value_name = "LEVEL")]
     pub ecc: String,
     /// Keep exactly the requested level instead of raising it for free when there is room.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub no_boost: bool,
     /// Use exactly this version (1-40; 1-4 with --micro).
-    #[arg(long, value_name = "N")]
+    #[arg(long, global = true, value_name = "N")]
     pub version: Option<u8>,
     /// Force a mask pattern (0-7; 0-3 with --micro).
-    #[arg(long, value_name = "0-7")]
+    #[arg(long, global = true, value_name = "0-7")]
     pub mask: Option<u8>,
     /// Make a Micro QR code (short payloads only).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub micro: bool,
     /// Quiet zone in modules (default 4, or 2 for Micro QR).
-    #[arg(long, value_name = "N")]
+    #[arg(long, global = true, value_name = "N")]
     pub border: Option<usize>,
     /// Pixels per module (PNG; SVG uses it for its default width).
-    #[arg(long, value_name = "N", conflicts_with = "size")]
+    #[arg(long, global = true, value_name = "N", conflicts_with = "size")]
     pub scale: Option<u32>,
     /// Image width in pixels, quiet zone included; rounded down to whole pixels per module.
-    #[arg(long, value_name = "PX")]
+    #[arg(long, global = true, value_name = "PX")]
     pub size: Option<u32>,
     /// Colour of dark modules (#rrggbb, #rgb, #rrggbbaa).
-    #[arg(long, default_value = "#000", value_name = "COLOR")]
+    #[arg(long, global = true, default_value = "#000", value_name = "COLOR")]
     pub dark: String,
     /// Colour of light modules and quiet zone, or `transparent`.
-    #[arg(long, default_value = "#fff", value_name = "COLOR")]
+    #[arg(long, global = true, default_value = "#fff", value_name = "COLOR")]
     pub light: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QrHelper {
+    /// Join a Wi-Fi network.
+    Wifi {
+        #[arg(long)]
+        ssid: String,
+        /// The password (or set QRLINK_WIFI_PASSWORD, to keep it out of the process list).
+        #[arg(long, env = "QRLINK_WIFI_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long, default_value = "WPA", value_name = "WPA|WEP|nopass")]
+        security: String,
+        /// The network does not broadcast its name.
+        #[arg(long)]
+        hidden: bool,
+    },
+    /// A contact card (vCard 3.0).
+    Vcard(ContactArgs),
+    /// A contact card in the compact MeCard format.
+    Mecard(ContactArgs),
+    /// A place (geo: URI).
+    #[command(allow_negative_numbers = true)]
+    Geo {
+        #[arg(long)]
+        lat: f64,
+        #[arg(long)]
+        lon: f64,
+    },
+    /// An e-mail to write (mailto: URI).
+    Email {
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        subject: Option<String>,
+        #[arg(long)]
+        body: Option<String>,
+    },
+    /// A text message to send (sms: URI).
+    Sms {
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        body: Option<String>,
+    },
+    /// A phone number to call (tel: URI).
+    Tel {
+        #[arg(long)]
+        number: String,
+    },
+    /// A SEPA credit transfer (EPC "GiroCode"), read by European banking apps.
+    Epc {
+        /// The beneficiary.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        iban: String,
+        #[arg(long, default_value = "")]
+        bic: String,
+        /// Amount in euro, such as 12.50.
+        #[arg(long)]
+        amount: Option<String>,
+        /// A structured creditor reference (either this or --text).
+        #[arg(long, default_value = "")]
+        reference: String,
+        /// Remittance text for the beneficiary.
+        #[arg(long, default_value = "")]
+        text: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ContactArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub org: String,
+    #[arg(long, default_value = "")]
+    pub phone: String,
+    #[arg(long, default_value = "")]
+    pub email: String,
+    #[arg(long, default_value = "")]
+    pub url: String,
+    #[arg(long, default_value = "")]
+    pub address: String,
+    #[arg(long, default_value = "")]
+    pub note: String,
 }
 
 #[derive(Debug, Args)]

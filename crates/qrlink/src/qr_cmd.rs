@@ -5,11 +5,18 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use qrlink_qr::payload::{self, Contact, Transfer, WifiSecurity};
 use qrlink_qr::{Color, EcLevel, EncodeOptions, Format, Look, encode, render_verified};
 
-use crate::cli::QrArgs;
+use crate::cli::{ContactArgs, QrArgs, QrHelper};
 
-pub fn run(args: &QrArgs) -> anyhow::Result<()> {
+pub fn run(qr: &QrArgs) -> anyhow::Result<()> {
+    let text = match (&qr.helper, &qr.text) {
+        (Some(helper), _) => helper_payload(helper)?,
+        (None, Some(text)) => text.clone(),
+        (None, None) => bail!("give the TEXT to encode, or a helper such as `wifi`"),
+    };
+    let args = &qr.render;
     let options = EncodeOptions {
         ecc: EcLevel::parse(&args.ecc)?,
         boost: !args.no_boost,
@@ -18,7 +25,7 @@ pub fn run(args: &QrArgs) -> anyhow::Result<()> {
         micro: args.micro,
         ..EncodeOptions::default()
     };
-    let symbol = encode(&args.text, &options)?;
+    let symbol = encode(&text, &options)?;
     let border = args.border.unwrap_or_else(|| symbol.default_border());
     let scale = match (args.scale, args.size) {
         (Some(scale), _) => scale,
@@ -68,6 +75,80 @@ pub fn run(args: &QrArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Builds a helper's payload, escaped for its format (R-QR-5).
+fn helper_payload(helper: &QrHelper) -> anyhow::Result<String> {
+    let contact = |c: &ContactArgs| Contact {
+        name: c.name.clone(),
+        organisation: c.org.clone(),
+        phone: c.phone.clone(),
+        email: c.email.clone(),
+        url: c.url.clone(),
+        address: c.address.clone(),
+        note: c.note.clone(),
+    };
+    Ok(match helper {
+        QrHelper::Wifi {
+            ssid,
+            password,
+            security,
+            hidden,
+        } => payload::wifi(
+            ssid,
+            password.as_deref(),
+            WifiSecurity::parse(security)?,
+            *hidden,
+        )?,
+        QrHelper::Vcard(c) => payload::vcard(&contact(c))?,
+        QrHelper::Mecard(c) => payload::mecard(&contact(c))?,
+        QrHelper::Geo { lat, lon } => payload::geo(*lat, *lon)?,
+        QrHelper::Email { to, subject, body } => {
+            payload::email(to, subject.as_deref(), body.as_deref())?
+        }
+        QrHelper::Sms { number, body } => payload::sms(number, body.as_deref())?,
+        QrHelper::Tel { number } => payload::tel(number)?,
+        QrHelper::Epc {
+            name,
+            iban,
+            bic,
+            amount,
+            reference,
+            text,
+        } => payload::epc(&Transfer {
+            name: name.clone(),
+            iban: iban.clone(),
+            bic: bic.clone(),
+            amount_cents: amount.as_deref().map(euro_cents).transpose()?,
+            reference: reference.clone(),
+            text: text.clone(),
+        })?,
+    })
+}
+
+/// `12`, `12.5` or `12.50` euro as cents.
+fn euro_cents(input: &str) -> anyhow::Result<u64> {
+    let bad = || {
+        anyhow::anyhow!(
+            "invalid amount: `{input}` is not an amount in euro such as 12.50 (rule: format)"
+        )
+    };
+    let (whole, fraction) = input.trim().split_once('.').unwrap_or((input.trim(), ""));
+    if whole.is_empty()
+        || fraction.len() > 2
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: u64 = whole.parse().map_err(|_| bad())?;
+    let fraction: u64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
+    whole
+        .checked_mul(100)
+        .and_then(|c| c.checked_add(fraction))
+        .ok_or_else(bad)
 }
 
 /// Writes next to the target and renames, so a reader never sees half a file.

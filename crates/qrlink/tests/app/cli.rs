@@ -355,7 +355,7 @@ async fn qrlink_qr_writes_only_codes_that_scan() {
 
     let (ok, stdout, _) = qrlink(
         dir.path(),
-        &["qr", "wifi", "--format", "txt", "--border", "1"],
+        &["qr", "--format", "txt", "--border", "1", "--", "wifi"],
     )
     .await;
     assert!(ok);
@@ -405,4 +405,66 @@ async fn qrlink_qr_writes_only_codes_that_scan() {
     .await;
     assert!(!ok && stderr.contains("--format"), "{stderr}");
     assert!(!refused.exists(), "nothing is written for a refused code");
+}
+
+#[tokio::test]
+async fn qrlink_qr_helpers_build_escaped_payloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("wifi.png");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_qrlink"))
+        .args([
+            "qr",
+            "wifi",
+            "--ssid",
+            "Caf\u{e9};Guest",
+            "-o",
+            png.to_str().unwrap(),
+        ])
+        .env("QRLINK_WIFI_PASSWORD", "s3cret:pass")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = "WIFI:T:WPA;S:Caf\u{e9}\\;Guest;P:s3cret\\:pass;;";
+    qrlink_qr::verify_png(&std::fs::read(&png).unwrap(), expected, false).unwrap();
+
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "epc",
+            "--name",
+            "Red Cross",
+            "--iban",
+            "DE89 3704 0044 0532 0130 01",
+            "--amount",
+            "5",
+        ],
+    )
+    .await;
+    assert!(!ok && stderr.contains("rule: checksum"), "{stderr}");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "epc",
+            "--name",
+            "Red Cross",
+            "--iban",
+            "DE89370400440532013000",
+            "--amount",
+            "5.555",
+        ],
+    )
+    .await;
+    assert!(!ok && stderr.contains("invalid amount"), "{stderr}");
+    let (ok, stdout, _) = qrlink(dir.path(), &["qr", "--format", "txt", "--", "wifi"]).await;
+    assert!(
+        ok && stdout.starts_with("0000"),
+        "`--` makes a helper's name plain text"
+    );
 }
