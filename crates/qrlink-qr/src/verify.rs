@@ -4,7 +4,7 @@
 use rxing::BarcodeFormat;
 
 use crate::color::Color;
-use crate::render::{Look, png::to_png, svg::to_svg, text};
+use crate::render::{Look, eps::to_eps, pdf::to_pdf, png::to_png, svg::to_svg, text};
 use crate::{Error, Symbol};
 
 /// The output formats.
@@ -12,6 +12,10 @@ use crate::{Error, Symbol};
 pub enum Format {
     Svg,
     Png,
+    /// Vector, one page of the exact physical size.
+    Pdf,
+    /// Encapsulated PostScript, vector.
+    Eps,
     /// `1`/`0` rows, quiet zone included.
     Text,
     /// Unicode half blocks with ANSI colours.
@@ -40,6 +44,8 @@ impl Format {
         match extension.as_str() {
             "svg" => Some(Format::Svg),
             "png" => Some(Format::Png),
+            "pdf" => Some(Format::Pdf),
+            "eps" | "ps" => Some(Format::Eps),
             "txt" => Some(Format::Text),
             _ => None,
         }
@@ -48,8 +54,9 @@ impl Format {
 
 /// Renders `symbol` in `format` and returns the bytes only if they scan back to its payload.
 ///
-/// PNG bytes are decoded as written. SVG, text and terminal output are written from the same
-/// module model and colours as the PNG, which is what gets decoded for them.
+/// PNG bytes are decoded as written. SVG, PDF, EPS, text and terminal output are written from
+/// the same module model and colours as the PNG, which is what gets decoded for them (the
+/// tests also rasterise real PDF and EPS bytes with poppler and Ghostscript).
 pub fn render_verified(symbol: &Symbol, format: Format, look: &Look) -> Result<Vec<u8>, Error> {
     look.check(symbol.width())?;
     let png = to_png(symbol, look)?;
@@ -57,6 +64,8 @@ pub fn render_verified(symbol: &Symbol, format: Format, look: &Look) -> Result<V
     Ok(match format {
         Format::Png => png,
         Format::Svg => to_svg(symbol, look).into_bytes(),
+        Format::Pdf => to_pdf(symbol, look)?,
+        Format::Eps => to_eps(symbol, look)?,
         Format::Text => text::to_text_matrix(symbol, look.border).into_bytes(),
         Format::Terminal => text::to_terminal(symbol, look.border).into_bytes(),
     })

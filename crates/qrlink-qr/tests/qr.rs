@@ -450,3 +450,93 @@ fn every_payload_helper_scans_back_exactly() {
         .unwrap_or_else(|e| panic!("{text:?}: {e}"));
     }
 }
+
+/// Rasterises real PDF or EPS bytes with an external tool into a PNG, or `None` (after a loud
+/// notice) when the tool is not installed. CI sets QRLINK_REQUIRE_PRINT_TOOLS=1 to make the
+/// absence a failure.
+fn rasterise(tool: &str, args: &[&str], input: &[u8], extension: &str) -> Option<Vec<u8>> {
+    let dir = std::env::temp_dir().join(format!(
+        "qrlink-raster-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join(format!("code.{extension}"));
+    std::fs::write(&source, input).unwrap();
+    let output = dir.join("page.png");
+    let mut command = std::process::Command::new(tool);
+    for arg in args {
+        command.arg(
+            arg.replace("{in}", source.to_str().unwrap())
+                .replace("{out}", output.to_str().unwrap())
+                .replace("{outbase}", dir.join("page").to_str().unwrap()),
+        );
+    }
+    let status = match command.status() {
+        Ok(status) => status,
+        Err(_) => {
+            assert!(
+                std::env::var("QRLINK_REQUIRE_PRINT_TOOLS").map_or(true, |v| v != "1"),
+                "QRLINK_REQUIRE_PRINT_TOOLS=1 but `{tool}` is not installed"
+            );
+            eprintln!(
+                "\n!!! SKIPPED: `{tool}` is not installed (Debian: poppler-utils, ghostscript) !!!\n"
+            );
+            return None;
+        }
+    };
+    assert!(status.success(), "{tool} failed on {extension}");
+    let png = std::fs::read(&output).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(png)
+}
+
+#[test]
+fn real_pdf_and_eps_bytes_rasterise_and_decode() {
+    let symbol = encode(SAMPLE, &EncodeOptions::default()).unwrap();
+    let look = Look {
+        dark: Color::parse("dark", "#1a237e").unwrap(),
+        ..Look::default()
+    };
+    let pdf = render_verified(&symbol, Format::Pdf, &look).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let eps = render_verified(&symbol, Format::Eps, &look).unwrap();
+    assert!(eps.starts_with(b"%!PS-Adobe-3.0 EPSF-3.0"));
+    // 1 mm per module: 37 modules are 104.88 pt.
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("/MediaBox [0 0 104.88"), "{text}");
+    if let Some(png) = rasterise(
+        "pdftoppm",
+        &["-png", "-r", "150", "-singlefile", "{in}", "{outbase}"],
+        &pdf,
+        "pdf",
+    ) {
+        verify_png(&png, SAMPLE, false).unwrap();
+    }
+    if let Some(png) = rasterise(
+        "gs",
+        &[
+            "-q",
+            "-dSAFER",
+            "-dBATCH",
+            "-dNOPAUSE",
+            "-dEPSCrop",
+            "-sDEVICE=png16m",
+            "-r150",
+            "-sOutputFile={out}",
+            "{in}",
+        ],
+        &eps,
+        "eps",
+    ) {
+        verify_png(&png, SAMPLE, false).unwrap();
+    }
+    let translucent = Look {
+        dark: Color::parse("dark", "#00000080").unwrap(),
+        ..Look::default()
+    };
+    assert!(matches!(
+        render_verified(&symbol, Format::Pdf, &translucent),
+        Err(Error::InvalidOption { rule: "opaque", .. })
+    ));
+}

@@ -73,7 +73,7 @@ pub enum Command {
     #[command(subcommand)]
     Link(LinkCommand),
     /// Make a QR code for any text, verified by a decoder before it is written.
-    Qr(QrArgs),
+    Qr(Box<QrArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -97,7 +97,7 @@ pub struct RenderArgs {
     /// Without it the code is drawn in the terminal.
     #[arg(short, long, global = true, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    #[arg(long, global = true, value_parser = ["svg", "png", "txt", "terminal"])]
+    #[arg(long, global = true, value_parser = ["svg", "png", "pdf", "eps", "txt", "terminal"])]
     pub format: Option<String>,
     /// Error-correction level (L, M, Q or H).
     #[arg(long, global = true, default_value = "M", value_name = "LEVEL")]
@@ -118,11 +118,24 @@ pub struct RenderArgs {
     #[arg(long, global = true, value_name = "N")]
     pub border: Option<usize>,
     /// Pixels per module (PNG; SVG uses it for its default width).
-    #[arg(long, global = true, value_name = "N", conflicts_with = "size")]
+    #[arg(long, global = true, value_name = "N", conflicts_with_all = ["size", "mm"])]
     pub scale: Option<u32>,
     /// Image width in pixels, quiet zone included; rounded down to whole pixels per module.
-    #[arg(long, global = true, value_name = "PX")]
+    #[arg(long, global = true, value_name = "PX", conflicts_with = "mm")]
     pub size: Option<u32>,
+    /// Printed width in millimetres, quiet zone included (PDF and EPS exactly; PNG at --dpi).
+    /// Without it PDF and EPS use 1 mm per module.
+    #[arg(long, global = true, value_name = "MM")]
+    pub mm: Option<f64>,
+    /// Print resolution for PNG with --mm.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        default_value_t = 300,
+        requires = "mm"
+    )]
+    pub dpi: u32,
     /// Colour of dark modules (#rrggbb, #rgb, #rrggbbaa).
     #[arg(long, global = true, default_value = "#000", value_name = "COLOR")]
     pub dark: String,

@@ -27,25 +27,27 @@ pub fn run(qr: &QrArgs) -> anyhow::Result<()> {
     };
     let symbol = encode(&text, &options)?;
     let border = args.border.unwrap_or_else(|| symbol.default_border());
-    let scale = match (args.scale, args.size) {
-        (Some(scale), _) => scale,
-        (None, Some(size)) => {
-            let side = (symbol.width() + 2 * border) as u32;
-            if size < side {
-                bail!(
-                    "invalid size: {size} px is less than one pixel per module; this code needs at least {side} px (rule: minimum)"
-                );
-            }
-            size / side
-        }
-        (None, None) => Look::default().scale,
-    };
-    let look = Look {
+    let side = (symbol.width() + 2 * border) as u32;
+    let mut look = Look {
         border: Some(border),
-        scale,
         dark: Color::parse("dark", &args.dark)?,
         light: Color::parse("light", &args.light)?,
+        ..Look::default()
     };
+    match (args.scale, args.size, args.mm) {
+        (Some(scale), _, _) => look.scale = scale,
+        (None, Some(size), _) => look.scale = pixels_per_module("size", f64::from(size), side)?,
+        (None, None, Some(mm)) => {
+            if !(mm.is_finite() && mm > 0.0) {
+                bail!(
+                    "invalid mm: the printed width must be a positive number of millimetres (rule: positive)"
+                );
+            }
+            look.module_um = (mm * 1000.0 / f64::from(side)).round() as u32;
+            look.scale = pixels_per_module("mm", mm / 25.4 * f64::from(args.dpi), side)?;
+        }
+        (None, None, None) => {}
+    }
     let format = match (&args.format, &args.output) {
         (Some(format), _) => Format::parse(format)?,
         (None, Some(path)) => {
@@ -75,6 +77,17 @@ pub fn run(qr: &QrArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Whole pixels per module for an image `pixels` wide, refusing less than one.
+fn pixels_per_module(field: &str, pixels: f64, side: u32) -> anyhow::Result<u32> {
+    let scale = (pixels / f64::from(side)).floor();
+    if scale < 1.0 {
+        bail!(
+            "invalid {field}: {pixels:.0} px is less than one pixel per module; this code needs at least {side} px (rule: minimum)"
+        );
+    }
+    Ok(scale as u32)
 }
 
 /// Builds a helper's payload, escaped for its format (R-QR-5).

@@ -1,5 +1,7 @@
 //! Writers: a `Symbol` with its look becomes image bytes or text.
 
+pub mod eps;
+pub mod pdf;
 pub mod png;
 pub mod svg;
 pub mod text;
@@ -16,6 +18,8 @@ pub struct Look {
     pub scale: u32,
     pub dark: Color,
     pub light: Color,
+    /// Module size in micrometres for print formats (PDF, EPS): 1000 is 1 mm per module.
+    pub module_um: u32,
 }
 
 impl Default for Look {
@@ -25,8 +29,53 @@ impl Default for Look {
             scale: 10,
             dark: Color::BLACK,
             light: Color::WHITE,
+            module_um: 1000,
         }
     }
+}
+
+/// Print formats have no partial transparency: an opaque colour, or (for light) none at all.
+pub(crate) fn check_print_colors(look: &Look) -> Result<(), Error> {
+    if !look.dark.is_opaque() {
+        return Err(Error::option(
+            "dark",
+            "opaque",
+            "print formats (PDF, EPS) need an opaque dark colour",
+        ));
+    }
+    if look.light.a != 0 && !look.light.is_opaque() {
+        return Err(Error::option(
+            "light",
+            "opaque",
+            "print formats (PDF, EPS) need an opaque light colour, or transparent",
+        ));
+    }
+    if !(10..=100_000).contains(&look.module_um) {
+        return Err(Error::option(
+            "module_size",
+            "range",
+            "a printed module is 0.01 mm to 100 mm",
+        ));
+    }
+    Ok(())
+}
+
+/// The dark runs of one row: `(start, length)` in modules, without quiet zone.
+pub(crate) fn row_runs(row: &[bool]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut x = 0;
+    std::iter::from_fn(move || {
+        while x < row.len() && !row[x] {
+            x += 1;
+        }
+        if x == row.len() {
+            return None;
+        }
+        let start = x;
+        while x < row.len() && row[x] {
+            x += 1;
+        }
+        Some((start, x - start))
+    })
 }
 
 /// The largest image side qrlink draws, in pixels, to bound memory and time.
