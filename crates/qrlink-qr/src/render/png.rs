@@ -44,7 +44,10 @@ pub fn to_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
             encoder.set_trns(vec![dark.a, light.a]);
         }
     }
-    encoder.set_compression(png::Compression::High);
+    // Measured on the sample link (bench/qr.sh): no filter with deflate level 4 gives 567 bytes
+    // in about 64 us; level 9 saves 55 bytes for four times the time, and the `Up` filter,
+    // though it zeroes repeated rows, compresses worse at every level but the fastest.
+    encoder.set_deflate_compression(png::DeflateCompression::Level(4));
     encoder.set_filter(png::Filter::NoFilter);
     let mut writer = encoder
         .write_header()
