@@ -22,4 +22,4 @@ pub use color::Color;
 pub use encode::{EcLevel, EncodeOptions, Symbol, Version, encode};
 pub use error::Error;
 pub use render::Look;
-pub use verify::{Format, png_to_luma, render_verified, verify_png};
+pub use verify::{Format, png_to_luma, render_verified, verify_png, verify_svg};

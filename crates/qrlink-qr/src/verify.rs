@@ -54,16 +54,28 @@ impl Format {
 
 /// Renders `symbol` in `format` and returns the bytes only if they scan back to its payload.
 ///
-/// PNG bytes are decoded as written. SVG, PDF, EPS, text and terminal output are written from
-/// the same module model and colours as the PNG, which is what gets decoded for them (the
-/// tests also rasterise real PDF and EPS bytes with poppler and Ghostscript).
+/// PNG bytes are decoded as written, and SVG bytes after rasterising them with resvg. PDF,
+/// EPS, text and terminal output are written from the same module model and colours as the
+/// PNG, which is what gets decoded for them (the tests also rasterise real PDF and EPS bytes
+/// with poppler and Ghostscript).
 pub fn render_verified(symbol: &Symbol, format: Format, look: &Look) -> Result<Vec<u8>, Error> {
     look.check(symbol.width())?;
+    if format == Format::Svg {
+        let svg = to_svg(symbol, look);
+        let side = symbol.width() + 2 * look.border.unwrap_or_else(|| symbol.default_border());
+        verify_svg_at(
+            svg.as_bytes(),
+            symbol.payload(),
+            symbol.is_micro(),
+            4 * side as u32,
+        )?;
+        return Ok(svg.into_bytes());
+    }
     let png = to_png(symbol, look)?;
     verify_png(&png, symbol.payload(), symbol.is_micro())?;
     Ok(match format {
         Format::Png => png,
-        Format::Svg => to_svg(symbol, look).into_bytes(),
+        Format::Svg => unreachable!("handled above"),
         Format::Pdf => to_pdf(symbol, look)?,
         Format::Eps => to_eps(symbol, look)?,
         Format::Text => text::to_text_matrix(symbol, look.border).into_bytes(),
@@ -74,6 +86,57 @@ pub fn render_verified(symbol: &Symbol, format: Format, look: &Look) -> Result<V
 /// Decodes PNG bytes (transparent pixels count as white paper) and checks the text.
 pub fn verify_png(png: &[u8], expected: &str, micro: bool) -> Result<(), Error> {
     let (luma, width, height) = png_to_luma(png)?;
+    verify_luma(luma, width, height, expected, micro)
+}
+
+/// Rasterises SVG bytes with resvg, 800 pixels wide, and checks the text.
+pub fn verify_svg(svg: &[u8], expected: &str, micro: bool) -> Result<(), Error> {
+    verify_svg_at(svg, expected, micro, 800)
+}
+
+/// Rasterises SVG bytes `pixels_wide` wide (about 4 pixels per module is what a camera needs).
+fn verify_svg_at(svg: &[u8], expected: &str, micro: bool, pixels_wide: u32) -> Result<(), Error> {
+    use resvg::{tiny_skia, usvg};
+    let tree = usvg::Tree::from_data(svg, &usvg::Options::default())
+        .map_err(|e| Error::Unreadable(format!("not a readable SVG: {e}")))?;
+    let size = tree.size();
+    let zoom = pixels_wide as f32 / size.width();
+    let (width, height) = (
+        (size.width() * zoom).ceil() as u32,
+        (size.height() * zoom).ceil() as u32,
+    );
+    let mut pixmap = tiny_skia::Pixmap::new(width, height)
+        .ok_or_else(|| Error::Unreadable("SVG has no area".into()))?;
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(zoom, zoom),
+        &mut pixmap.as_mut(),
+    );
+    // Premultiplied RGBA over white paper.
+    let luma = pixmap
+        .data()
+        .chunks_exact(4)
+        .map(|p| {
+            let over_white = |c: u8| c.saturating_add(255 - p[3]);
+            Color {
+                r: over_white(p[0]),
+                g: over_white(p[1]),
+                b: over_white(p[2]),
+                a: 255,
+            }
+            .luma()
+        })
+        .collect();
+    verify_luma(luma, width, height, expected, micro)
+}
+
+fn verify_luma(
+    luma: Vec<u8>,
+    width: u32,
+    height: u32,
+    expected: &str,
+    micro: bool,
+) -> Result<(), Error> {
     let format = if micro {
         BarcodeFormat::MICRO_QR_CODE
     } else {

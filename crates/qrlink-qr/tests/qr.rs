@@ -540,3 +540,30 @@ fn real_pdf_and_eps_bytes_rasterise_and_decode() {
         Err(Error::InvalidOption { rule: "opaque", .. })
     ));
 }
+
+#[test]
+fn svg_bytes_are_rasterised_and_a_damaged_svg_is_caught() {
+    let symbol = encode(SAMPLE, &EncodeOptions::default()).unwrap();
+    let look = Look {
+        dark: Color::parse("dark", "#1a237e").unwrap(),
+        light: Color::TRANSPARENT,
+        ..Look::default()
+    };
+    let svg = render_verified(&symbol, Format::Svg, &look).unwrap();
+    qrlink_qr::verify_svg(&svg, SAMPLE, false).unwrap();
+    // Cut the path after a quarter of its runs: the finder patterns at the bottom go missing.
+    let text = String::from_utf8(svg).unwrap();
+    let d_start = text.find(" d=\"M4").unwrap() + 4;
+    let damaged = format!(
+        "{}\"/></svg>",
+        &text[..d_start + (text.len() - d_start) / 4]
+    );
+    assert!(matches!(
+        qrlink_qr::verify_svg(damaged.as_bytes(), SAMPLE, false),
+        Err(Error::Unreadable(_))
+    ));
+    assert!(matches!(
+        qrlink_qr::verify_svg(b"<svg", SAMPLE, false),
+        Err(Error::Unreadable(_))
+    ));
+}
