@@ -11,6 +11,7 @@
 //! assert!(png.starts_with(b"\x89PNG"));
 //! ```
 
+pub mod check;
 pub mod color;
 mod encode;
 mod error;
@@ -18,6 +19,7 @@ pub mod payload;
 pub mod render;
 mod verify;
 
+pub use check::{PrintCheck, print_check};
 pub use color::Color;
 pub use encode::{EcLevel, EncodeOptions, Symbol, Version, encode};
 pub use error::Error;

@@ -127,6 +127,9 @@ pub struct RenderArgs {
     /// Without it PDF and EPS use 1 mm per module.
     #[arg(long, global = true, value_name = "MM")]
     pub mm: Option<f64>,
+    /// Report the smallest print size for people scanning from this far away, in metres.
+    #[arg(long, global = true, value_name = "METRES")]
+    pub scan_distance: Option<f64>,
     /// Print resolution for PNG with --mm.
     #[arg(
         long,

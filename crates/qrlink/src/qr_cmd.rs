@@ -67,14 +67,34 @@ pub fn run(qr: &QrArgs) -> anyhow::Result<()> {
             .write_all(&bytes)
             .context("writing to standard output")?,
     }
+    if let Some(distance) = args.scan_distance
+        && !(distance.is_finite() && distance > 0.0)
+    {
+        bail!("invalid scan_distance: give a positive distance in metres (rule: positive)");
+    }
+    let check = qrlink_qr::print_check(
+        &symbol,
+        &look,
+        args.scan_distance.map(|metres| metres * 1000.0),
+    );
     if args.output.is_some() {
         eprintln!(
-            "verified: version {}, level {}, mask {}, {} modules + quiet zone {border}",
+            "verified: version {}, level {}, mask {}, {} modules + quiet zone {border}, contrast {:.1}:1",
             symbol.version(),
             symbol.ecc().letter(),
             symbol.mask(),
-            symbol.width()
+            symbol.width(),
+            check.contrast,
         );
+    }
+    if let (Some(width), Some(module)) = (check.min_width_mm, check.min_module_mm()) {
+        eprintln!(
+            "print at least {width:.0} mm wide without the quiet zone ({module:.2} mm per module) to scan from {:.1} m",
+            width / 100.0
+        );
+    }
+    for warning in &check.warnings {
+        eprintln!("warning: {warning}");
     }
     Ok(())
 }
