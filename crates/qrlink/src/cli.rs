@@ -63,6 +63,10 @@ pub struct InstanceArgs {
         value_name = "ZONE"
     )]
     pub time_zone: String,
+    /// Encode link codes in lowercase even where the base URL allows the smaller uppercase form
+    /// (for scanners that only recognise a lowercase `https://`).
+    #[arg(long, global = true, env = "QRLINK_LOWERCASE_CODES")]
+    pub lowercase_codes: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -409,5 +413,11 @@ pub enum LinkCommand {
         slug: String,
         /// The schedule entry id (see `link schedule`).
         entry: i64,
+    },
+    /// The verified QR code of a link's short URL (uppercase where the base URL allows it).
+    Qr {
+        slug: String,
+        #[command(flatten)]
+        render: Box<RenderArgs>,
     },
 }

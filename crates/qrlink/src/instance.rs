@@ -13,6 +13,8 @@ use crate::cli::InstanceArgs;
 pub struct Instance {
     pub policy: TargetPolicy,
     pub time_zone: TimeZone,
+    /// Link codes may use the uppercase form (R-FWD-5) unless the operator turned it off.
+    pub uppercase_codes: bool,
 }
 
 impl Instance {
@@ -25,11 +27,24 @@ impl Instance {
                 allow_private: args.allow_private_targets,
             },
             time_zone,
+            uppercase_codes: !args.lowercase_codes,
         })
     }
 
     pub fn base(&self) -> &BaseUrl {
         &self.policy.base
+    }
+
+    /// What a link's QR code encodes: its short URL, uppercased when the base URL has no path
+    /// (so no proxy can route the path case-sensitively) and the instance allows it, which fits
+    /// QR's alphanumeric mode and gives a smaller symbol (R-FWD-5).
+    pub fn link_payload(&self, slug: &qrlink_core::slug::Slug) -> String {
+        let url = self.base().link_url(slug);
+        if self.uppercase_codes && self.base().has_root_path() {
+            qrlink_qr::payload::uppercase_link(&url).unwrap_or(url)
+        } else {
+            url
+        }
     }
 }
 

@@ -262,6 +262,16 @@ pub async fn run(
                 }
             }
         }
+        LinkCommand::Qr { slug, render } => {
+            let link = store.link(&Slug::parse(&slug)?).await?;
+            if link.state_at(now).status == LinkStatus::Retired {
+                eprintln!(
+                    "warning: {} is retired; its code answers 410 until it is unretired",
+                    link.slug
+                );
+            }
+            crate::qr_cmd::render(&instance.link_payload(&link.slug), &render)?;
+        }
         LinkCommand::Unschedule { slug, entry } => {
             show(
                 &store

@@ -8,15 +8,20 @@ use anyhow::{Context, bail};
 use qrlink_qr::payload::{self, Contact, Transfer, WifiSecurity};
 use qrlink_qr::{Color, EcLevel, EncodeOptions, Format, Look, encode, render_verified};
 
-use crate::cli::{ContactArgs, QrArgs, QrHelper};
+use crate::cli::{ContactArgs, QrArgs, QrHelper, RenderArgs};
 
+/// `qrlink qr`: a code for any text or helper payload.
 pub fn run(qr: &QrArgs) -> anyhow::Result<()> {
     let text = match (&qr.helper, &qr.text) {
         (Some(helper), _) => helper_payload(helper)?,
         (None, Some(text)) => text.clone(),
         (None, None) => bail!("give the TEXT to encode, or a helper such as `wifi`"),
     };
-    let args = &qr.render;
+    render(&text, &qr.render)
+}
+
+/// Encodes `text`, renders it as `args` ask, verifies it and writes or draws it.
+pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
     let options = EncodeOptions {
         ecc: EcLevel::parse(&args.ecc)?,
         boost: !args.no_boost,
@@ -25,7 +30,7 @@ pub fn run(qr: &QrArgs) -> anyhow::Result<()> {
         micro: args.micro,
         ..EncodeOptions::default()
     };
-    let symbol = encode(&text, &options)?;
+    let symbol = encode(text, &options)?;
     let border = args.border.unwrap_or_else(|| symbol.default_border());
     let side = (symbol.width() + 2 * border) as u32;
     let mut look = Look {

@@ -468,3 +468,79 @@ async fn qrlink_qr_helpers_build_escaped_payloads() {
         "`--` makes a helper's name plain text"
     );
 }
+
+#[tokio::test]
+async fn a_link_code_is_uppercase_where_the_base_url_allows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        qrlink(
+            dir.path(),
+            &["link", "add", "PyCon-Talk", "https://example.org/talk"]
+        )
+        .await
+        .0
+    );
+    let png = dir.path().join("talk.png");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &["link", "qr", "pycon-talk", "-o", png.to_str().unwrap()],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("version 2"),
+        "the alphanumeric form is a version smaller: {stderr}"
+    );
+    qrlink_qr::verify_png(
+        &std::fs::read(&png).unwrap(),
+        "HTTPS://GO.EXAMPLE.ORG/PYCON-TALK",
+        false,
+    )
+    .unwrap();
+
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "link",
+            "qr",
+            "pycon-talk",
+            "-o",
+            png.to_str().unwrap(),
+            "--lowercase-codes",
+        ],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    qrlink_qr::verify_png(
+        &std::fs::read(&png).unwrap(),
+        "https://go.example.org/pycon-talk",
+        false,
+    )
+    .unwrap();
+
+    // Mounted under a path, a proxy may route case-sensitively: the code stays lowercase.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_qrlink"))
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--base-url",
+            "https://example.org/qr/",
+        ])
+        .args(["link", "qr", "pycon-talk", "-o", png.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    qrlink_qr::verify_png(
+        &std::fs::read(&png).unwrap(),
+        "https://example.org/qr/pycon-talk",
+        false,
+    )
+    .unwrap();
+    let (ok, _, stderr) = qrlink(dir.path(), &["link", "qr", "missing"]).await;
+    assert!(!ok && stderr.contains("no link"), "{stderr}");
+}
