@@ -17,6 +17,7 @@ mod encode;
 mod error;
 pub mod payload;
 pub mod render;
+pub mod style;
 mod verify;
 
 pub use check::{PrintCheck, print_check};
@@ -24,4 +25,5 @@ pub use color::Color;
 pub use encode::{EcLevel, EncodeOptions, Symbol, Version, encode};
 pub use error::Error;
 pub use render::Look;
+pub use style::{Fill, FinderShape, ModuleShape, Style};
 pub use verify::{Format, png_to_luma, render_verified, verify_png, verify_svg};

@@ -131,6 +131,18 @@ pub struct RenderArgs {
     /// Without it PDF and EPS use 1 mm per module.
     #[arg(long, global = true, value_name = "MM")]
     pub mm: Option<f64>,
+    /// Module shape (SVG and PNG).
+    #[arg(long, global = true, default_value = "square", value_parser = ["square", "rounded", "dot", "gapped", "hbars", "vbars"])]
+    pub shape: String,
+    /// Finder-pattern ("eye") shape (SVG and PNG).
+    #[arg(long, global = true, default_value = "square", value_parser = ["square", "rounded", "dot"])]
+    pub finder: String,
+    /// Fill dark modules with a gradient from --dark to --dark2.
+    #[arg(long, global = true, value_parser = ["linear", "radial"], requires = "dark2")]
+    pub gradient: Option<String>,
+    /// The gradient's second colour.
+    #[arg(long, global = true, value_name = "COLOR", requires = "gradient")]
+    pub dark2: Option<String>,
     /// Report the smallest print size for people scanning from this far away, in metres.
     #[arg(long, global = true, value_name = "METRES")]
     pub scan_distance: Option<f64>,

@@ -6,7 +6,10 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use qrlink_qr::payload::{self, Contact, Transfer, WifiSecurity};
-use qrlink_qr::{Color, EcLevel, EncodeOptions, Format, Look, encode, render_verified};
+use qrlink_qr::{
+    Color, EcLevel, EncodeOptions, Fill, FinderShape, Format, Look, ModuleShape, Style, encode,
+    render_verified,
+};
 
 use crate::cli::{ContactArgs, QrArgs, QrHelper, RenderArgs};
 
@@ -37,6 +40,15 @@ pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
         border: Some(border),
         dark: Color::parse("dark", &args.dark)?,
         light: Color::parse("light", &args.light)?,
+        style: Style {
+            shape: ModuleShape::parse(&args.shape)?,
+            finder: FinderShape::parse(&args.finder)?,
+            fill: match (args.gradient.as_deref(), args.dark2.as_deref()) {
+                (Some("radial"), Some(end)) => Fill::Radial(Color::parse("dark2", end)?),
+                (Some(_), Some(end)) => Fill::Linear(Color::parse("dark2", end)?),
+                _ => Fill::Solid,
+            },
+        },
         ..Look::default()
     };
     match (args.scale, args.size, args.mm) {

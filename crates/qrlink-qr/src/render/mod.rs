@@ -3,11 +3,13 @@
 pub mod eps;
 pub mod pdf;
 pub mod png;
+pub mod styled;
 pub mod svg;
 pub mod text;
 
 use crate::Error;
 use crate::color::Color;
+use crate::style::Style;
 
 /// How a symbol looks in an image: quiet zone, module size, colours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +22,8 @@ pub struct Look {
     pub light: Color,
     /// Module size in micrometres for print formats (PDF, EPS): 1000 is 1 mm per module.
     pub module_um: u32,
+    /// Module and finder shapes, gradient fill; the default is the plain standard symbol.
+    pub style: Style,
 }
 
 impl Default for Look {
@@ -30,12 +34,20 @@ impl Default for Look {
             dark: Color::BLACK,
             light: Color::WHITE,
             module_um: 1000,
+            style: Style::default(),
         }
     }
 }
 
 /// Print formats have no partial transparency: an opaque colour, or (for light) none at all.
 pub(crate) fn check_print_colors(look: &Look) -> Result<(), Error> {
+    if !look.style.is_plain() {
+        return Err(Error::option(
+            "style",
+            "format",
+            "shapes and gradients are drawn in SVG and PNG; PDF and EPS are plain for now",
+        ));
+    }
     if !look.dark.is_opaque() {
         return Err(Error::option(
             "dark",
@@ -108,6 +120,10 @@ impl Look {
                 ),
             ));
         }
-        crate::color::check_colors(self.dark, self.light)
+        // Every colour a dark module can take must stand out from the light one.
+        for dark in self.style.dark_extremes(self.dark) {
+            crate::color::check_colors(dark, self.light)?;
+        }
+        Ok(())
     }
 }

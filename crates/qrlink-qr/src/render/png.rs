@@ -8,6 +8,9 @@ use crate::{Error, Symbol};
 /// Draws the symbol at `look.scale` pixels per module.
 pub fn to_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
     look.check(symbol.width())?;
+    if !look.style.is_plain() {
+        return styled_png(symbol, look);
+    }
     let border = look.border.unwrap_or_else(|| symbol.default_border());
     let scale = look.scale as usize;
     let side = (symbol.width() + 2 * border) * scale;
@@ -54,6 +57,48 @@ pub fn to_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::Render(e.to_string()))?;
     writer
         .write_image_data(&pixels)
+        .map_err(|e| Error::Render(e.to_string()))?;
+    writer.finish().map_err(|e| Error::Render(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// A styled code: the styled SVG rasterised by resvg, written as 8-bit RGBA.
+fn styled_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
+    use resvg::{tiny_skia, usvg};
+    let svg = super::styled::to_styled_svg(symbol, look);
+    let tree = usvg::Tree::from_data(svg.as_bytes(), &usvg::Options::default())
+        .map_err(|e| Error::Render(e.to_string()))?;
+    let border = look.border.unwrap_or_else(|| symbol.default_border());
+    let side = ((symbol.width() + 2 * border) as u32) * look.scale;
+    let mut pixmap =
+        tiny_skia::Pixmap::new(side, side).ok_or_else(|| Error::Render("empty image".into()))?;
+    let zoom = side as f32 / tree.size().width();
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(zoom, zoom),
+        &mut pixmap.as_mut(),
+    );
+    // tiny-skia keeps premultiplied alpha; PNG wants it straight.
+    let mut rgba = pixmap.take();
+    for pixel in rgba.chunks_exact_mut(4) {
+        let alpha = u32::from(pixel[3]);
+        if alpha != 0 && alpha != 255 {
+            for channel in &mut pixel[..3] {
+                *channel = ((u32::from(*channel) * 255 + alpha / 2) / alpha).min(255) as u8;
+            }
+        }
+    }
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, side, side);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_deflate_compression(png::DeflateCompression::Level(4));
+    encoder.set_filter(png::Filter::Adaptive);
+    let mut writer = encoder
+        .write_header()
+        .map_err(|e| Error::Render(e.to_string()))?;
+    writer
+        .write_image_data(&rgba)
         .map_err(|e| Error::Render(e.to_string()))?;
     writer.finish().map_err(|e| Error::Render(e.to_string()))?;
     Ok(bytes)

@@ -544,3 +544,76 @@ async fn a_link_code_is_uppercase_where_the_base_url_allows_it() {
     let (ok, _, stderr) = qrlink(dir.path(), &["link", "qr", "missing"]).await;
     assert!(!ok && stderr.contains("no link"), "{stderr}");
 }
+
+#[tokio::test]
+async fn qrlink_qr_draws_styles_that_still_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, style) in [
+        (
+            "rounded.png",
+            [
+                "--shape",
+                "rounded",
+                "--finder",
+                "rounded",
+                "--gradient",
+                "linear",
+                "--dark",
+                "#1a237e",
+                "--dark2",
+                "#00897b",
+            ],
+        ),
+        (
+            "dots.svg",
+            [
+                "--shape",
+                "dot",
+                "--finder",
+                "dot",
+                "--gradient",
+                "radial",
+                "--dark",
+                "#000",
+                "--dark2",
+                "#4a148c",
+            ],
+        ),
+    ] {
+        let path = dir.path().join(file);
+        let mut args = vec![
+            "qr",
+            "https://example.org/qr/talk-0001",
+            "-o",
+            path.to_str().unwrap(),
+        ];
+        args.extend(style);
+        let (ok, _, stderr) = qrlink(dir.path(), &args).await;
+        assert!(ok, "{file}: {stderr}");
+        let bytes = std::fs::read(&path).unwrap();
+        if file.ends_with(".png") {
+            qrlink_qr::verify_png(&bytes, "https://example.org/qr/talk-0001", false).unwrap();
+        } else {
+            qrlink_qr::verify_svg(&bytes, "https://example.org/qr/talk-0001", false).unwrap();
+        }
+    }
+    let pale = dir.path().join("pale.png");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "x",
+            "-o",
+            pale.to_str().unwrap(),
+            "--gradient",
+            "linear",
+            "--dark2",
+            "#f0f0f0",
+        ],
+    )
+    .await;
+    assert!(
+        !ok && stderr.contains("rule: contrast") && !pale.exists(),
+        "{stderr}"
+    );
+}
