@@ -18,6 +18,8 @@ pub struct PrintCheck {
     /// For a scan distance: the smallest symbol width (without quiet zone) in millimetres,
     /// one tenth of the distance, and the module size that gives.
     pub min_width_mm: Option<f64>,
+    /// With a logo: the modules it hides, and about how many the error correction can repair.
+    pub logo_modules: Option<(usize, usize)>,
     pub warnings: Vec<String>,
 }
 
@@ -30,7 +32,13 @@ impl PrintCheck {
 
 /// Checks a symbol as it would be printed with `look`, optionally for a scan distance in mm.
 pub fn print_check(symbol: &Symbol, look: &Look, scan_distance_mm: Option<f64>) -> PrintCheck {
-    let contrast = contrast_ratio(look.dark, look.light);
+    // With a gradient, the weaker end is what scanners must cope with.
+    let contrast = look
+        .style
+        .dark_extremes(look.dark)
+        .into_iter()
+        .map(|dark| contrast_ratio(dark, look.light))
+        .fold(f64::INFINITY, f64::min);
     let quiet_zone = look.border.unwrap_or_else(|| symbol.default_border());
     let standard_quiet_zone = symbol.default_border();
     let mut warnings = Vec::new();
@@ -52,7 +60,19 @@ pub fn print_check(symbol: &Symbol, look: &Look, scan_distance_mm: Option<f64>) 
         warnings
             .push("the background is transparent: print it on a light, plain surface".to_owned());
     }
+    let logo_modules = look
+        .logo
+        .as_ref()
+        .filter(|_| !symbol.is_micro())
+        .map(|logo| {
+            let (_, count) = logo.cleared(symbol.width());
+            (
+                count * count,
+                crate::logo::repairable_modules(symbol.version(), symbol.ecc()),
+            )
+        });
     PrintCheck {
+        logo_modules,
         contrast,
         quiet_zone,
         standard_quiet_zone,

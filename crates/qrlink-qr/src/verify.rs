@@ -60,6 +60,9 @@ impl Format {
 /// with poppler and Ghostscript).
 pub fn render_verified(symbol: &Symbol, format: Format, look: &Look) -> Result<Vec<u8>, Error> {
     look.check(symbol.width())?;
+    if let Some(logo) = &look.logo {
+        crate::logo::check_logo(symbol, logo)?;
+    }
     if format == Format::Svg {
         let svg = to_svg(symbol, look);
         let side = symbol.width() + 2 * look.border.unwrap_or_else(|| symbol.default_border());

@@ -675,3 +675,131 @@ fn a_gradient_that_fades_into_the_background_is_refused() {
         Err(Error::InvalidOption { field: "style", .. })
     ));
 }
+
+/// A 64x64 PNG logo: a red disc on transparency, with a text chunk that must not survive.
+fn png_logo() -> Vec<u8> {
+    let mut rgba = Vec::with_capacity(64 * 64 * 4);
+    for y in 0..64i32 {
+        for x in 0..64i32 {
+            let inside = (x - 32).pow(2) + (y - 32).pow(2) < 30 * 30;
+            rgba.extend_from_slice(if inside {
+                &[200, 30, 30, 255]
+            } else {
+                &[0, 0, 0, 0]
+            });
+        }
+    }
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, 64, 64);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .add_text_chunk("Comment".into(), "tracking-id-1234".into())
+        .unwrap();
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&rgba).unwrap();
+    writer.finish().unwrap();
+    bytes
+}
+
+#[test]
+fn a_logo_is_re_encoded_embedded_and_the_code_still_scans() {
+    use qrlink_qr::{EcLevel, Logo};
+    use std::sync::Arc;
+    let symbol = encode(SAMPLE, &options(EcLevel::H)).unwrap();
+    let source = png_logo();
+    assert!(source.windows(16).any(|w| w == b"tracking-id-1234"));
+    let logo = Arc::new(Logo::decode(&source, 20).unwrap());
+    assert!(
+        !logo.png().windows(16).any(|w| w == b"tracking-id-1234"),
+        "metadata does not survive re-encoding"
+    );
+    let look = Look {
+        logo: Some(logo.clone()),
+        ..Look::default()
+    };
+    let svg = String::from_utf8(render_verified(&symbol, Format::Svg, &look).unwrap()).unwrap();
+    assert!(
+        svg.contains("<image ") && svg.contains("href=\"data:image/png;base64,"),
+        "{}",
+        &svg[..200]
+    );
+    render_verified(&symbol, Format::Png, &look).unwrap();
+    let styled = Look {
+        style: qrlink_qr::Style {
+            shape: qrlink_qr::ModuleShape::Dot,
+            ..Default::default()
+        },
+        ..look.clone()
+    };
+    render_verified(&symbol, Format::Png, &styled).unwrap();
+
+    let jpeg = Arc::new(Logo::decode(include_bytes!("fixtures/logo.jpg"), 18).unwrap());
+    assert_eq!(jpeg.dimensions(), (48, 48));
+    render_verified(
+        &symbol,
+        Format::Png,
+        &Look {
+            logo: Some(jpeg),
+            ..Look::default()
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn logos_that_hide_too_much_or_are_not_images_are_refused() {
+    use qrlink_qr::{EcLevel, Logo};
+    use std::sync::Arc;
+    let logo = Arc::new(Logo::decode(&png_logo(), 30).unwrap());
+    let low = encode(
+        SAMPLE,
+        &EncodeOptions {
+            boost: false,
+            ..options(EcLevel::L)
+        },
+    )
+    .unwrap();
+    let refused = render_verified(
+        &low,
+        Format::Png,
+        &Look {
+            logo: Some(logo.clone()),
+            ..Look::default()
+        },
+    );
+    assert!(
+        matches!(
+            refused,
+            Err(Error::InvalidOption {
+                rule: "coverage",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    let pdf = render_verified(
+        &encode(SAMPLE, &options(EcLevel::H)).unwrap(),
+        Format::Pdf,
+        &Look {
+            logo: Some(Arc::new(Logo::decode(&png_logo(), 15).unwrap())),
+            ..Look::default()
+        },
+    );
+    assert!(matches!(
+        pdf,
+        Err(Error::InvalidOption { field: "style", .. })
+    ));
+    let rule = |r: Result<Logo, Error>| match r {
+        Err(Error::InvalidOption { rule, .. }) => rule,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(rule(Logo::decode(b"GIF89a....", 20)), "type");
+    assert_eq!(rule(Logo::decode(b"<svg onload=alert(1)>", 20)), "type");
+    assert_eq!(
+        rule(Logo::decode(&vec![0u8; 2 * 1024 * 1024], 20)),
+        "too_large"
+    );
+    assert_eq!(rule(Logo::decode(&png_logo()[..60], 20)), "unreadable");
+    assert_eq!(rule(Logo::decode(&png_logo(), 80)), "range");
+}

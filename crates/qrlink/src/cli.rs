@@ -103,9 +103,9 @@ pub struct RenderArgs {
     pub output: Option<PathBuf>,
     #[arg(long, global = true, value_parser = ["svg", "png", "pdf", "eps", "txt", "terminal"])]
     pub format: Option<String>,
-    /// Error-correction level (L, M, Q or H).
-    #[arg(long, global = true, default_value = "M", value_name = "LEVEL")]
-    pub ecc: String,
+    /// Error-correction level (L, M, Q or H); M by default, H when there is a logo.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub ecc: Option<String>,
     /// Keep exactly the requested level instead of raising it for free when there is room.
     #[arg(long, global = true)]
     pub no_boost: bool,
@@ -143,6 +143,12 @@ pub struct RenderArgs {
     /// The gradient's second colour.
     #[arg(long, global = true, value_name = "COLOR", requires = "gradient")]
     pub dark2: Option<String>,
+    /// A PNG or JPEG logo for the centre (at most 1 MiB); it is re-encoded, never embedded as is.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub logo: Option<PathBuf>,
+    /// The logo's width as a percentage of the symbol's width.
+    #[arg(long, global = true, value_name = "PERCENT", default_value_t = 20)]
+    pub logo_size: u8,
     /// Report the smallest print size for people scanning from this far away, in metres.
     #[arg(long, global = true, value_name = "METRES")]
     pub scan_distance: Option<f64>,

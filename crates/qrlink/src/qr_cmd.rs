@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use qrlink_qr::payload::{self, Contact, Transfer, WifiSecurity};
 use qrlink_qr::{
-    Color, EcLevel, EncodeOptions, Fill, FinderShape, Format, Look, ModuleShape, Style, encode,
-    render_verified,
+    Color, EcLevel, EncodeOptions, Fill, FinderShape, Format, Logo, Look, ModuleShape, Style,
+    encode, render_verified,
 };
 
 use crate::cli::{ContactArgs, QrArgs, QrHelper, RenderArgs};
@@ -25,8 +25,21 @@ pub fn run(qr: &QrArgs) -> anyhow::Result<()> {
 
 /// Encodes `text`, renders it as `args` ask, verifies it and writes or draws it.
 pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
+    let logo = match &args.logo {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read the logo {}", path.display()))?;
+            Some(std::sync::Arc::new(Logo::decode(&bytes, args.logo_size)?))
+        }
+        None => None,
+    };
+    let ecc = match (&args.ecc, &logo) {
+        (Some(level), _) => EcLevel::parse(level)?,
+        (None, Some(_)) => EcLevel::H,
+        (None, None) => EcLevel::M,
+    };
     let options = EncodeOptions {
-        ecc: EcLevel::parse(&args.ecc)?,
+        ecc,
         boost: !args.no_boost,
         version: args.version,
         mask: args.mask,
@@ -49,6 +62,7 @@ pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
                 _ => Fill::Solid,
             },
         },
+        logo,
         ..Look::default()
     };
     match (args.scale, args.size, args.mm) {
@@ -108,6 +122,12 @@ pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
         eprintln!(
             "print at least {width:.0} mm wide without the quiet zone ({module:.2} mm per module) to scan from {:.1} m",
             width / 100.0
+        );
+    }
+    if let Some((hidden, repairable)) = check.logo_modules {
+        eprintln!(
+            "the logo hides {hidden} modules; level {} can repair about {repairable}",
+            symbol.ecc().letter()
         );
     }
     for warning in &check.warnings {

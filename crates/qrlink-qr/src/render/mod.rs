@@ -12,7 +12,7 @@ use crate::color::Color;
 use crate::style::Style;
 
 /// How a symbol looks in an image: quiet zone, module size, colours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Look {
     /// Quiet zone in modules; `None` is the standard's (4, or 2 for Micro QR).
     pub border: Option<usize>,
@@ -24,6 +24,8 @@ pub struct Look {
     pub module_um: u32,
     /// Module and finder shapes, gradient fill; the default is the plain standard symbol.
     pub style: Style,
+    /// A logo in the centre; the modules under it are left to the error correction.
+    pub logo: Option<std::sync::Arc<crate::logo::Logo>>,
 }
 
 impl Default for Look {
@@ -35,17 +37,18 @@ impl Default for Look {
             light: Color::WHITE,
             module_um: 1000,
             style: Style::default(),
+            logo: None,
         }
     }
 }
 
 /// Print formats have no partial transparency: an opaque colour, or (for light) none at all.
 pub(crate) fn check_print_colors(look: &Look) -> Result<(), Error> {
-    if !look.style.is_plain() {
+    if !look.is_plain() {
         return Err(Error::option(
             "style",
             "format",
-            "shapes and gradients are drawn in SVG and PNG; PDF and EPS are plain for now",
+            "shapes, gradients and logos are drawn in SVG and PNG; PDF and EPS are plain for now",
         ));
     }
     if !look.dark.is_opaque() {
@@ -94,6 +97,11 @@ pub(crate) fn row_runs(row: &[bool]) -> impl Iterator<Item = (usize, usize)> + '
 pub const MAX_PIXELS_PER_SIDE: u32 = 20_000;
 
 impl Look {
+    /// No style and no logo: the standard symbol, drawn by the compact writers.
+    pub fn is_plain(&self) -> bool {
+        self.style.is_plain() && self.logo.is_none()
+    }
+
     /// Checks the look on its own and against the symbol: a scale, a size, colours that scan.
     pub fn check(&self, symbol_width: usize) -> Result<(), Error> {
         if self.scale == 0 {

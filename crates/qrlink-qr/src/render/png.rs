@@ -8,7 +8,7 @@ use crate::{Error, Symbol};
 /// Draws the symbol at `look.scale` pixels per module.
 pub fn to_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
     look.check(symbol.width())?;
-    if !look.style.is_plain() {
+    if !look.is_plain() {
         return styled_png(symbol, look);
     }
     let border = look.border.unwrap_or_else(|| symbol.default_border());

@@ -73,8 +73,16 @@ pub fn to_styled_svg(symbol: &Symbol, look: &Look) -> String {
         format!(r#" fill-opacity="{:.3}""#, f64::from(look.dark.a) / 255.0)
     };
     let origins = finder_origins(symbol);
+    let cleared = look.logo.as_ref().map(|logo| logo.cleared(symbol.width()));
     let _ = write!(svg, r#"<path fill="{paint}"{opacity} d=""#);
-    write_modules(symbol, look.style.shape, &origins, border, &mut svg);
+    write_modules(
+        symbol,
+        look.style.shape,
+        &origins,
+        cleared,
+        border,
+        &mut svg,
+    );
     let _ = write!(
         svg,
         r#""/><path fill="{paint}"{opacity} fill-rule="evenodd" d=""#
@@ -87,19 +95,58 @@ pub fn to_styled_svg(symbol: &Symbol, look: &Look) -> String {
             &mut svg,
         );
     }
-    svg.push_str(r#""/></svg>"#);
+    svg.push_str(r#""/>"#);
+    if let (Some(logo), Some((first, count))) = (&look.logo, cleared) {
+        write_logo(logo, (first + border) as f64, count as f64, look, &mut svg);
+    }
+    svg.push_str("</svg>");
     svg
+}
+
+/// The logo over a light plate filling the cleared square, inset by half a module.
+fn write_logo(logo: &crate::logo::Logo, at: f64, count: f64, look: &Look, out: &mut String) {
+    use base64::Engine;
+    let plate = if look.light.a == 0 {
+        crate::Color::WHITE
+    } else {
+        look.light
+    };
+    let _ = write!(
+        out,
+        r#"<rect x="{}" y="{}" width="{}" height="{}" rx=".8" fill="{}"/>"#,
+        at + 0.5,
+        at + 0.5,
+        count - 1.0,
+        count - 1.0,
+        plate.hex_rgb()
+    );
+    let data = base64::engine::general_purpose::STANDARD.encode(logo.png());
+    let _ = write!(
+        out,
+        r#"<image x="{}" y="{}" width="{}" height="{}" preserveAspectRatio="xMidYMid meet" href="data:image/png;base64,{data}"/>"#,
+        at + 1.0,
+        at + 1.0,
+        count - 2.0,
+        count - 2.0
+    );
 }
 
 fn write_modules(
     symbol: &Symbol,
     shape: ModuleShape,
     origins: &[(usize, usize)],
+    cleared: Option<(usize, usize)>,
     border: usize,
     out: &mut String,
 ) {
     let width = symbol.width();
-    let dark = |x: usize, y: usize| symbol.is_dark(x, y) && !in_finder(origins, x, y);
+    let under_logo = |x: usize, y: usize| {
+        cleared.is_some_and(|(first, count)| {
+            (first..first + count).contains(&x) && (first..first + count).contains(&y)
+        })
+    };
+    let dark =
+        |x: usize, y: usize| symbol.is_dark(x, y) && !in_finder(origins, x, y) && !under_logo(x, y);
     // Neighbours outside the symbol or inside a finder count as light.
     let dark_at = |x: isize, y: isize| x >= 0 && y >= 0 && dark(x as usize, y as usize);
     let b = border as f64;

@@ -10,7 +10,7 @@ use crate::color::Color;
 /// Writes the symbol as a standalone SVG document. The `width` gives the default display
 /// size (`scale` pixels per module); the height follows from the square `viewBox`.
 pub fn to_svg(symbol: &Symbol, look: &Look) -> String {
-    if !look.style.is_plain() {
+    if !look.is_plain() {
         return super::styled::to_styled_svg(symbol, look);
     }
     let border = look.border.unwrap_or_else(|| symbol.default_border());

@@ -617,3 +617,66 @@ async fn qrlink_qr_draws_styles_that_still_scan() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn qrlink_qr_puts_a_logo_in_the_centre_at_level_h() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../qrlink-qr/tests/fixtures/logo.jpg"
+    );
+    let png = dir.path().join("logo.png");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "https://example.org/qr/talk-0001",
+            "--logo",
+            logo,
+            "-o",
+            png.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("level H") && stderr.contains("the logo hides"),
+        "{stderr}"
+    );
+    qrlink_qr::verify_png(
+        &std::fs::read(&png).unwrap(),
+        "https://example.org/qr/talk-0001",
+        false,
+    )
+    .unwrap();
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "https://example.org/qr/talk-0001",
+            "--logo",
+            logo,
+            "--ecc",
+            "L",
+            "-o",
+            png.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(!ok && stderr.contains("rule: coverage"), "{stderr}");
+    let not_an_image = dir.path().join("logo.svg");
+    std::fs::write(&not_an_image, "<svg onload=\"alert(1)\"/>").unwrap();
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "x",
+            "--logo",
+            not_an_image.to_str().unwrap(),
+            "-o",
+            png.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(!ok && stderr.contains("rule: type"), "{stderr}");
+}
