@@ -803,3 +803,40 @@ fn logos_that_hide_too_much_or_are_not_images_are_refused() {
     assert_eq!(rule(Logo::decode(&png_logo()[..60], 20)), "unreadable");
     assert_eq!(rule(Logo::decode(&png_logo(), 80)), "range");
 }
+
+#[test]
+fn a_caption_is_drawn_below_the_quiet_zone_and_the_code_still_scans() {
+    let symbol = encode(SAMPLE, &EncodeOptions::default()).unwrap();
+    let look = Look {
+        caption: Some("example.org/qr/talk-0001".into()),
+        ..Look::default()
+    };
+    let svg = String::from_utf8(render_verified(&symbol, Format::Svg, &look).unwrap()).unwrap();
+    assert!(
+        svg.contains("viewBox=\"0 0 37 41\""),
+        "a 4-module band below: {}",
+        &svg[..120]
+    );
+    let png = render_verified(&symbol, Format::Png, &look).unwrap();
+    let (_, width, height) = qrlink_qr::png_to_luma(&png).unwrap();
+    assert_eq!((width, height), (370, 410));
+    let rule = |caption: &str| match render_verified(
+        &symbol,
+        Format::Png,
+        &Look {
+            caption: Some(caption.into()),
+            ..Look::default()
+        },
+    ) {
+        Err(Error::InvalidOption {
+            field: "caption",
+            rule,
+            ..
+        }) => rule,
+        other => panic!("{caption:?}: {other:?}"),
+    };
+    assert_eq!(rule(&"x".repeat(81)), "too_long");
+    assert_eq!(rule("line\nbreak"), "control_character");
+    assert_eq!(rule("\u{4e2d}\u{6587}"), "glyph");
+    assert_eq!(rule("   "), "required");
+}

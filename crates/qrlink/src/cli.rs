@@ -149,6 +149,9 @@ pub struct RenderArgs {
     /// The logo's width as a percentage of the symbol's width.
     #[arg(long, global = true, value_name = "PERCENT", default_value_t = 20)]
     pub logo_size: u8,
+    /// Text under the code, such as the short URL, for people whose camera fails (SVG and PNG).
+    #[arg(long, global = true, value_name = "TEXT")]
+    pub caption: Option<String>,
     /// Report the smallest print size for people scanning from this far away, in metres.
     #[arg(long, global = true, value_name = "METRES")]
     pub scan_distance: Option<f64>,
@@ -435,6 +438,9 @@ pub enum LinkCommand {
     /// The verified QR code of a link's short URL (uppercase where the base URL allows it).
     Qr {
         slug: String,
+        /// Caption the code with its short URL (without `https://`).
+        #[arg(long, conflicts_with = "caption")]
+        url_caption: bool,
         #[command(flatten)]
         render: Box<RenderArgs>,
     },

@@ -262,8 +262,20 @@ pub async fn run(
                 }
             }
         }
-        LinkCommand::Qr { slug, render } => {
+        LinkCommand::Qr {
+            slug,
+            url_caption,
+            mut render,
+        } => {
             let link = store.link(&Slug::parse(&slug)?).await?;
+            if url_caption {
+                let url = instance.base().link_url(&link.slug);
+                let readable = url
+                    .split_once("://")
+                    .map_or(url.as_str(), |(_, rest)| rest)
+                    .to_owned();
+                render.caption = Some(readable);
+            }
             if link.state_at(now).status == LinkStatus::Retired {
                 eprintln!(
                     "warning: {} is retired; its code answers 410 until it is unretired",

@@ -63,6 +63,7 @@ pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
             },
         },
         logo,
+        caption: args.caption.clone(),
         ..Look::default()
     };
     match (args.scale, args.size, args.mm) {

@@ -1,5 +1,6 @@
 //! Writers: a `Symbol` with its look becomes image bytes or text.
 
+pub mod caption;
 pub mod eps;
 pub mod pdf;
 pub mod png;
@@ -26,6 +27,9 @@ pub struct Look {
     pub style: Style,
     /// A logo in the centre; the modules under it are left to the error correction.
     pub logo: Option<std::sync::Arc<crate::logo::Logo>>,
+    /// Text under the code (the short URL, for cameras that fail), drawn in a band below the
+    /// quiet zone.
+    pub caption: Option<String>,
 }
 
 impl Default for Look {
@@ -38,6 +42,7 @@ impl Default for Look {
             module_um: 1000,
             style: Style::default(),
             logo: None,
+            caption: None,
         }
     }
 }
@@ -48,7 +53,7 @@ pub(crate) fn check_print_colors(look: &Look) -> Result<(), Error> {
         return Err(Error::option(
             "style",
             "format",
-            "shapes, gradients and logos are drawn in SVG and PNG; PDF and EPS are plain for now",
+            "shapes, gradients, logos and captions are drawn in SVG and PNG; PDF and EPS are plain for now",
         ));
     }
     if !look.dark.is_opaque() {
@@ -99,7 +104,7 @@ pub const MAX_PIXELS_PER_SIDE: u32 = 20_000;
 impl Look {
     /// No style and no logo: the standard symbol, drawn by the compact writers.
     pub fn is_plain(&self) -> bool {
-        self.style.is_plain() && self.logo.is_none()
+        self.style.is_plain() && self.logo.is_none() && self.caption.is_none()
     }
 
     /// Checks the look on its own and against the symbol: a scale, a size, colours that scan.
@@ -127,6 +132,9 @@ impl Look {
                     "the image would be {side} pixels wide; at most {MAX_PIXELS_PER_SIDE} are drawn"
                 ),
             ));
+        }
+        if let Some(caption) = &self.caption {
+            caption::check_caption(caption)?;
         }
         // Every colour a dark module can take must stand out from the light one.
         for dark in self.style.dark_extremes(self.dark) {

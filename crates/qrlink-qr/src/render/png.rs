@@ -70,9 +70,11 @@ fn styled_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::Render(e.to_string()))?;
     let border = look.border.unwrap_or_else(|| symbol.default_border());
     let side = ((symbol.width() + 2 * border) as u32) * look.scale;
-    let mut pixmap =
-        tiny_skia::Pixmap::new(side, side).ok_or_else(|| Error::Render("empty image".into()))?;
     let zoom = side as f32 / tree.size().width();
+    // A caption makes the image taller than wide.
+    let height = (tree.size().height() * zoom).round() as u32;
+    let mut pixmap =
+        tiny_skia::Pixmap::new(side, height).ok_or_else(|| Error::Render("empty image".into()))?;
     resvg::render(
         &tree,
         tiny_skia::Transform::from_scale(zoom, zoom),
@@ -89,7 +91,7 @@ fn styled_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
         }
     }
     let mut bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut bytes, side, side);
+    let mut encoder = png::Encoder::new(&mut bytes, side, height);
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_deflate_compression(png::DeflateCompression::Level(4));

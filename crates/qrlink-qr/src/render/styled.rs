@@ -28,8 +28,14 @@ pub fn to_styled_svg(symbol: &Symbol, look: &Look) -> String {
     let border = look.border.unwrap_or_else(|| symbol.default_border());
     let side = symbol.width() + 2 * border;
     let pixels = side as u64 * u64::from(look.scale);
+    // A caption adds a band below the quiet zone, which stays clear.
+    let band = look
+        .caption
+        .as_ref()
+        .map_or(0.0, |_| super::caption::band_height(side));
+    let height = side as f64 + band;
     let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" width="{pixels}">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {height}" width="{pixels}">"#
     );
     let paint = match look.style.fill {
         Fill::Solid => look.dark.hex_rgb(),
@@ -63,7 +69,7 @@ pub fn to_styled_svg(symbol: &Symbol, look: &Look) -> String {
         };
         let _ = write!(
             svg,
-            r#"<path fill="{}"{opacity} d="M0 0h{side}v{side}H0z"/>"#,
+            r#"<path fill="{}"{opacity} d="M0 0h{side}v{height}H0z"/>"#,
             look.light.hex_rgb()
         );
     }
@@ -98,6 +104,12 @@ pub fn to_styled_svg(symbol: &Symbol, look: &Look) -> String {
     svg.push_str(r#""/>"#);
     if let (Some(logo), Some((first, count))) = (&look.logo, cleared) {
         write_logo(logo, (first + border) as f64, count as f64, look, &mut svg);
+    }
+    if let Some(caption) = &look.caption {
+        let _ = write!(svg, r#"<path fill="{}" d=""#, look.dark.hex_rgb());
+        // Checked by Look::check before any writer runs; a failure here leaves the band empty.
+        let _ = super::caption::write_caption(caption, side, side as f64, &mut svg);
+        svg.push_str(r#""/>"#);
     }
     svg.push_str("</svg>");
     svg

@@ -680,3 +680,37 @@ async fn qrlink_qr_puts_a_logo_in_the_centre_at_level_h() {
     .await;
     assert!(!ok && stderr.contains("rule: type"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_link_code_can_carry_its_short_url_as_a_caption() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        qrlink(
+            dir.path(),
+            &["link", "add", "pycon-talk", "https://example.org/talk"]
+        )
+        .await
+        .0
+    );
+    let svg = dir.path().join("talk.svg");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "link",
+            "qr",
+            "pycon-talk",
+            "--url-caption",
+            "-o",
+            svg.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    let bytes = std::fs::read(&svg).unwrap();
+    qrlink_qr::verify_svg(&bytes, "HTTPS://GO.EXAMPLE.ORG/PYCON-TALK", false).unwrap();
+    assert!(
+        String::from_utf8(bytes)
+            .unwrap()
+            .contains("viewBox=\"0 0 33 37\"")
+    );
+}
