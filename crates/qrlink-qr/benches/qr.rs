@@ -25,7 +25,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| encode(black_box(next()), &options).unwrap())
     });
     c.bench_function("encode+svg", |b| {
-        b.iter(|| to_svg(&encode(black_box(next()), &options).unwrap(), &look))
+        b.iter(|| to_svg(&encode(black_box(next()), &options).unwrap(), &look).unwrap())
     });
     c.bench_function("encode+png", |b| {
         b.iter(|| to_png(&encode(black_box(next()), &options).unwrap(), &look).unwrap())

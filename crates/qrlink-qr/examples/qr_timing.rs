@@ -27,7 +27,7 @@ fn main() {
     };
     time("encode", &|u| encode(u, &options).unwrap().width());
     time("svg", &|u| {
-        to_svg(&encode(u, &options).unwrap(), &look).len()
+        to_svg(&encode(u, &options).unwrap(), &look).unwrap().len()
     });
     time("png", &|u| {
         to_png(&encode(u, &options).unwrap(), &look).unwrap().len()

@@ -60,6 +60,12 @@ impl Logo {
         &self.png
     }
 
+    /// The logo's pixels as 8-bit RGBA, for writers that embed raw samples (PDF, EPS).
+    pub(crate) fn rgba(&self) -> Result<(Vec<u8>, u32, u32), Error> {
+        let (rgba, width, height) = decode_png(&self.png)?;
+        Ok((rgba, width, height))
+    }
+
     pub fn dimensions(&self) -> (u32, u32) {
         (self.width, self.height)
     }

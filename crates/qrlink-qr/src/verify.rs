@@ -64,7 +64,7 @@ pub fn render_verified(symbol: &Symbol, format: Format, look: &Look) -> Result<V
         crate::logo::check_logo(symbol, logo)?;
     }
     if format == Format::Svg {
-        let svg = to_svg(symbol, look);
+        let svg = to_svg(symbol, look)?;
         let side = symbol.width() + 2 * look.border.unwrap_or_else(|| symbol.default_border());
         verify_svg_at(
             svg.as_bytes(),

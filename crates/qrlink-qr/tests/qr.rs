@@ -663,17 +663,6 @@ fn a_gradient_that_fades_into_the_background_is_refused() {
             ..
         })
     ));
-    let styled_pdf = Look {
-        style: Style {
-            shape: qrlink_qr::ModuleShape::Dot,
-            ..Style::default()
-        },
-        ..Look::default()
-    };
-    assert!(matches!(
-        render_verified(&symbol, Format::Pdf, &styled_pdf),
-        Err(Error::InvalidOption { field: "style", .. })
-    ));
 }
 
 /// A 64x64 PNG logo: a red disc on transparency, with a text chunk that must not survive.
@@ -778,18 +767,6 @@ fn logos_that_hide_too_much_or_are_not_images_are_refused() {
         ),
         "{refused:?}"
     );
-    let pdf = render_verified(
-        &encode(SAMPLE, &options(EcLevel::H)).unwrap(),
-        Format::Pdf,
-        &Look {
-            logo: Some(Arc::new(Logo::decode(&png_logo(), 15).unwrap())),
-            ..Look::default()
-        },
-    );
-    assert!(matches!(
-        pdf,
-        Err(Error::InvalidOption { field: "style", .. })
-    ));
     let rule = |r: Result<Logo, Error>| match r {
         Err(Error::InvalidOption { rule, .. }) => rule,
         other => panic!("{other:?}"),
@@ -839,4 +816,75 @@ fn a_caption_is_drawn_below_the_quiet_zone_and_the_code_still_scans() {
     assert_eq!(rule("line\nbreak"), "control_character");
     assert_eq!(rule("\u{4e2d}\u{6587}"), "glyph");
     assert_eq!(rule("   "), "required");
+}
+
+/// Styles, gradients, logos and captions are vector drawings in PDF and EPS too: the real bytes
+/// are rasterised by poppler and Ghostscript and decoded.
+#[test]
+fn styled_pdf_and_eps_rasterise_and_decode() {
+    use qrlink_qr::{EcLevel, Fill, FinderShape, Logo, ModuleShape, Style};
+    use std::sync::Arc;
+    let symbol = encode(SAMPLE, &options(EcLevel::H)).unwrap();
+    let teal = Color::parse("dark2", "#00695c").unwrap();
+    let looks = [
+        Look {
+            style: Style {
+                shape: ModuleShape::Rounded,
+                finder: FinderShape::Rounded,
+                fill: Fill::Linear(teal),
+            },
+            ..Look::default()
+        },
+        Look {
+            style: Style {
+                shape: ModuleShape::Dot,
+                finder: FinderShape::Dot,
+                fill: Fill::Radial(teal),
+            },
+            logo: Some(Arc::new(Logo::decode(&png_logo(), 18).unwrap())),
+            caption: Some("example.org/qr/talk-0001".into()),
+            ..Look::default()
+        },
+        Look {
+            style: Style {
+                shape: ModuleShape::HorizontalBars,
+                ..Style::default()
+            },
+            logo: Some(Arc::new(
+                Logo::decode(include_bytes!("fixtures/logo.jpg"), 18).unwrap(),
+            )),
+            light: Color::TRANSPARENT,
+            ..Look::default()
+        },
+    ];
+    for (i, look) in looks.iter().enumerate() {
+        let pdf = render_verified(&symbol, Format::Pdf, look).unwrap();
+        let eps = render_verified(&symbol, Format::Eps, look).unwrap();
+        if let Some(png) = rasterise(
+            "pdftoppm",
+            &["-png", "-r", "150", "-singlefile", "{in}", "{outbase}"],
+            &pdf,
+            "pdf",
+        ) {
+            verify_png(&png, SAMPLE, false).unwrap_or_else(|e| panic!("look {i} PDF: {e}"));
+        }
+        if let Some(png) = rasterise(
+            "gs",
+            &[
+                "-q",
+                "-dSAFER",
+                "-dBATCH",
+                "-dNOPAUSE",
+                "-dEPSCrop",
+                "-sDEVICE=png16m",
+                "-r150",
+                "-sOutputFile={out}",
+                "{in}",
+            ],
+            &eps,
+            "eps",
+        ) {
+            verify_png(&png, SAMPLE, false).unwrap_or_else(|e| panic!("look {i} EPS: {e}"));
+        }
+    }
 }

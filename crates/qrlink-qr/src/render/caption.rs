@@ -1,8 +1,7 @@
 //! Captions under the code (R-QR-3): the text drawn as vector outlines from a vendored font
 //! (Noto Sans, OFL), so it looks the same wherever the image is rendered.
 
-use std::fmt::Write;
-
+use super::vector::Path;
 use crate::Error;
 
 const FONT: &[u8] = include_bytes!("../../vendor/noto-sans/NotoSans-Regular.ttf");
@@ -56,8 +55,13 @@ pub fn band_height(side: usize) -> f64 {
     (side as f64 * 0.12).max(3.0).round()
 }
 
-/// Appends an SVG path `d` drawing `text` centred in the band starting at `top`, `side` wide.
-pub fn write_caption(text: &str, side: usize, top: f64, out: &mut String) -> Result<(), Error> {
+/// Adds the outlines of `text`, centred in the band starting at `top`, `side` wide, to `path`.
+pub(crate) fn write_caption(
+    text: &str,
+    side: usize,
+    top: f64,
+    path: &mut Path,
+) -> Result<(), Error> {
     let face = face()?;
     let units = f64::from(face.units_per_em());
     let band = band_height(side);
@@ -83,7 +87,7 @@ pub fn write_caption(text: &str, side: usize, top: f64, out: &mut String) -> Res
             continue;
         };
         let mut pen = Pen {
-            out: &mut *out,
+            path: &mut *path,
             x,
             y: baseline,
             scale,
@@ -94,9 +98,9 @@ pub fn write_caption(text: &str, side: usize, top: f64, out: &mut String) -> Res
     Ok(())
 }
 
-/// Turns font outlines (y up, font units) into SVG path commands (y down, modules).
+/// Turns font outlines (y up, font units) into path segments (y down, modules).
 struct Pen<'a> {
-    out: &'a mut String,
+    path: &'a mut Path,
     x: f64,
     y: f64,
     scale: f64,
@@ -105,41 +109,37 @@ struct Pen<'a> {
 impl Pen<'_> {
     fn point(&self, x: f32, y: f32) -> (f64, f64) {
         (
-            round(self.x + f64::from(x) * self.scale),
-            round(self.y - f64::from(y) * self.scale),
+            self.x + f64::from(x) * self.scale,
+            self.y - f64::from(y) * self.scale,
         )
     }
-}
-
-fn round(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
 }
 
 impl ttf_parser::OutlineBuilder for Pen<'_> {
     fn move_to(&mut self, x: f32, y: f32) {
         let (x, y) = self.point(x, y);
-        let _ = write!(self.out, "M{x} {y}");
+        self.path.move_to(x, y);
     }
 
     fn line_to(&mut self, x: f32, y: f32) {
         let (x, y) = self.point(x, y);
-        let _ = write!(self.out, "L{x} {y}");
+        self.path.line_to(x, y);
     }
 
     fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
         let (x1, y1) = self.point(x1, y1);
         let (x, y) = self.point(x, y);
-        let _ = write!(self.out, "Q{x1} {y1} {x} {y}");
+        self.path.quad_to(x1, y1, x, y);
     }
 
     fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
         let (x1, y1) = self.point(x1, y1);
         let (x2, y2) = self.point(x2, y2);
         let (x, y) = self.point(x, y);
-        let _ = write!(self.out, "C{x1} {y1} {x2} {y2} {x} {y}");
+        self.path.cubic_to(x1, y1, x2, y2, x, y);
     }
 
     fn close(&mut self) {
-        self.out.push('Z');
+        self.path.close();
     }
 }

@@ -10,6 +10,10 @@ const POINTS_PER_MM: f64 = 72.0 / 25.4;
 /// Writes an EPS whose bounding box is the code with its quiet zone, `look.module_um` per module.
 pub fn to_eps(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
     check_print_colors(look)?;
+    if !look.is_plain() {
+        return super::styled::drawing(symbol, look)?
+            .to_eps(f64::from(look.module_um) / 1000.0 * POINTS_PER_MM);
+    }
     let border = look.border.unwrap_or_else(|| symbol.default_border());
     let side = symbol.width() + 2 * border;
     let module = f64::from(look.module_um) / 1000.0 * POINTS_PER_MM;

@@ -7,6 +7,7 @@ pub mod png;
 pub mod styled;
 pub mod svg;
 pub mod text;
+mod vector;
 
 use crate::Error;
 use crate::color::Color;
@@ -49,13 +50,6 @@ impl Default for Look {
 
 /// Print formats have no partial transparency: an opaque colour, or (for light) none at all.
 pub(crate) fn check_print_colors(look: &Look) -> Result<(), Error> {
-    if !look.is_plain() {
-        return Err(Error::option(
-            "style",
-            "format",
-            "shapes, gradients, logos and captions are drawn in SVG and PNG; PDF and EPS are plain for now",
-        ));
-    }
     if !look.dark.is_opaque() {
         return Err(Error::option(
             "dark",

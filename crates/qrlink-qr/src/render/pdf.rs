@@ -11,6 +11,10 @@ const POINTS_PER_MM: f32 = 72.0 / 25.4;
 /// Writes a one-page PDF whose page is the code with its quiet zone, `look.module_um` per module.
 pub fn to_pdf(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
     check_print_colors(look)?;
+    if !look.is_plain() {
+        return super::styled::drawing(symbol, look)?
+            .to_pdf(look.module_um as f32 / 1000.0 * POINTS_PER_MM);
+    }
     let border = look.border.unwrap_or_else(|| symbol.default_border());
     let side = (symbol.width() + 2 * border) as f32;
     let module = look.module_um as f32 / 1000.0 * POINTS_PER_MM;

@@ -65,7 +65,7 @@ pub fn to_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
 /// A styled code: the styled SVG rasterised by resvg, written as 8-bit RGBA.
 fn styled_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
     use resvg::{tiny_skia, usvg};
-    let svg = super::styled::to_styled_svg(symbol, look);
+    let svg = super::styled::to_styled_svg(symbol, look)?;
     let tree = usvg::Tree::from_data(svg.as_bytes(), &usvg::Options::default())
         .map_err(|e| Error::Render(e.to_string()))?;
     let border = look.border.unwrap_or_else(|| symbol.default_border());

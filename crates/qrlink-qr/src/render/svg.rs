@@ -4,12 +4,12 @@
 use std::fmt::Write;
 
 use super::Look;
-use crate::Symbol;
 use crate::color::Color;
+use crate::{Error, Symbol};
 
 /// Writes the symbol as a standalone SVG document. The `width` gives the default display
 /// size (`scale` pixels per module); the height follows from the square `viewBox`.
-pub fn to_svg(symbol: &Symbol, look: &Look) -> String {
+pub fn to_svg(symbol: &Symbol, look: &Look) -> Result<String, Error> {
     if !look.is_plain() {
         return super::styled::to_styled_svg(symbol, look);
     }
@@ -42,7 +42,7 @@ pub fn to_svg(symbol: &Symbol, look: &Look) -> String {
         look.dark.hex_rgb(),
         opacity("stroke", look.dark)
     );
-    svg
+    Ok(svg)
 }
 
 fn opacity(attribute: &str, color: Color) -> String {
