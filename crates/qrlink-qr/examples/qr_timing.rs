@@ -35,6 +35,37 @@ fn main() {
     time("pdf", &|u| {
         to_pdf(&encode(u, &options).unwrap(), &look).unwrap().len()
     });
+    // A styled 1000 px PNG with a logo (R-PERF-3: under 15 ms), on the first 200 URLs.
+    let logo = std::sync::Arc::new(
+        qrlink_qr::Logo::decode(include_bytes!("../tests/fixtures/logo.jpg"), 20).unwrap(),
+    );
+    let styled_options = EncodeOptions {
+        ecc: qrlink_qr::EcLevel::H,
+        ..EncodeOptions::default()
+    };
+    let styled = |u: &str| {
+        let symbol = encode(u, &styled_options).unwrap();
+        let look = Look {
+            scale: (1000 / (symbol.width() + 8)) as u32,
+            style: qrlink_qr::Style {
+                shape: qrlink_qr::ModuleShape::Rounded,
+                finder: qrlink_qr::FinderShape::Rounded,
+                fill: qrlink_qr::Fill::Linear(qrlink_qr::Color::parse("dark2", "#00695c").unwrap()),
+            },
+            logo: Some(logo.clone()),
+            ..Look::default()
+        };
+        to_png(&symbol, &look).unwrap().len()
+    };
+    let first = styled(&urls[0]);
+    let start = Instant::now();
+    for url in urls.iter().take(200) {
+        std::hint::black_box(styled(url));
+    }
+    println!(
+        "RESULT styled1000 {:.1} {first}",
+        start.elapsed().as_secs_f64() * 1e6 / 200.0
+    );
     let pngs: Vec<Vec<u8>> = urls
         .iter()
         .map(|u| to_png(&encode(u, &options).unwrap(), &look).unwrap())

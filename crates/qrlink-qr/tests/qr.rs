@@ -888,3 +888,73 @@ fn styled_pdf_and_eps_rasterise_and_decode() {
         }
     }
 }
+
+/// Reads the codewords of a version 1 symbol back out of its matrix: the standard's zig-zag
+/// placement from the bottom right, skipping function patterns, with the mask removed.
+fn version_1_codewords(symbol: &Symbol) -> Vec<u8> {
+    assert_eq!(symbol.width(), 21);
+    let function = |x: usize, y: usize| {
+        let finder = (x < 9 && y < 9) || (x >= 13 && y < 9) || (x < 9 && y >= 13);
+        finder || x == 6 || y == 6
+    };
+    let mask = |x: usize, y: usize| match symbol.mask() {
+        0 => (y + x) % 2 == 0,
+        1 => y % 2 == 0,
+        2 => x % 3 == 0,
+        3 => (y + x) % 3 == 0,
+        4 => (y / 2 + x / 3) % 2 == 0,
+        5 => (x * y) % 2 + (x * y) % 3 == 0,
+        6 => ((x * y) % 2 + (x * y) % 3) % 2 == 0,
+        _ => ((x + y) % 2 + (x * y) % 3) % 2 == 0,
+    };
+    let mut bits = Vec::new();
+    let mut right = 20i32;
+    let mut upward = true;
+    while right > 0 {
+        if right == 6 {
+            right = 5;
+        }
+        for step in 0..21 {
+            let y = if upward { 20 - step } else { step } as usize;
+            for x in [right as usize, right as usize - 1] {
+                if !function(x, y) {
+                    bits.push(symbol.is_dark(x, y) ^ mask(x, y));
+                }
+            }
+        }
+        upward = !upward;
+        right -= 2;
+    }
+    bits.chunks(8)
+        .filter(|c| c.len() == 8)
+        .map(|c| c.iter().fold(0u8, |byte, bit| byte << 1 | u8::from(*bit)))
+        .collect()
+}
+
+/// ISO/IEC 18004 Annex I: "01234567" as version 1-M gives these 16 data and 10 EC codewords.
+#[test]
+fn the_iso_annex_i_example_gives_its_codewords() {
+    let symbol = encode(
+        "01234567",
+        &EncodeOptions {
+            ecc: EcLevel::M,
+            boost: false,
+            version: Some(1),
+            mask: Some(2),
+            ..EncodeOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (symbol.version(), symbol.ecc(), symbol.mask()),
+        (Version::Normal(1), EcLevel::M, 2)
+    );
+    let data = [
+        0x10, 0x20, 0x0c, 0x56, 0x61, 0x80, 0xec, 0x11, 0xec, 0x11, 0xec, 0x11, 0xec, 0x11, 0xec,
+        0x11,
+    ];
+    let error_correction = [165, 36, 212, 193, 237, 54, 199, 135, 44, 85];
+    let codewords = version_1_codewords(&symbol);
+    assert_eq!(&codewords[..16], &data);
+    assert_eq!(&codewords[16..26], &error_correction);
+}

@@ -80,27 +80,43 @@ fn styled_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
         tiny_skia::Transform::from_scale(zoom, zoom),
         &mut pixmap.as_mut(),
     );
-    // tiny-skia keeps premultiplied alpha; PNG wants it straight.
-    let mut rgba = pixmap.take();
-    for pixel in rgba.chunks_exact_mut(4) {
-        let alpha = u32::from(pixel[3]);
-        if alpha != 0 && alpha != 255 {
-            for channel in &mut pixel[..3] {
-                *channel = ((u32::from(*channel) * 255 + alpha / 2) / alpha).min(255) as u8;
+    let rgba = pixmap.take();
+    // An opaque background leaves nothing transparent: write RGB, a quarter less to compress.
+    let opaque = look.light.is_opaque() && look.dark.is_opaque();
+    let (samples, color) = if opaque {
+        (
+            rgba.chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect(),
+            png::ColorType::Rgb,
+        )
+    } else {
+        // tiny-skia keeps premultiplied alpha; PNG wants it straight.
+        let mut straight = rgba;
+        for pixel in straight.chunks_exact_mut(4) {
+            let alpha = u32::from(pixel[3]);
+            if alpha != 0 && alpha != 255 {
+                for channel in &mut pixel[..3] {
+                    *channel = ((u32::from(*channel) * 255 + alpha / 2) / alpha).min(255) as u8;
+                }
             }
         }
-    }
+        (straight, png::ColorType::Rgba)
+    };
     let mut bytes = Vec::new();
     let mut encoder = png::Encoder::new(&mut bytes, side, height);
-    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_color(color);
     encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_deflate_compression(png::DeflateCompression::Level(4));
-    encoder.set_filter(png::Filter::Adaptive);
+    // Measured on a 1000 px styled code with a logo (bench/qr.sh): the `Up` filter with the
+    // fastest deflate takes about 10 ms where adaptive filtering at level 4 took 18 ms, for
+    // files about 40 % larger; drawing time matters more than bytes for print images.
+    encoder.set_deflate_compression(png::DeflateCompression::FdeflateUltraFast);
+    encoder.set_filter(png::Filter::Up);
     let mut writer = encoder
         .write_header()
         .map_err(|e| Error::Render(e.to_string()))?;
     writer
-        .write_image_data(&rgba)
+        .write_image_data(&samples)
         .map_err(|e| Error::Render(e.to_string()))?;
     writer.finish().map_err(|e| Error::Render(e.to_string()))?;
     Ok(bytes)
