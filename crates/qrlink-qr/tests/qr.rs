@@ -894,18 +894,18 @@ fn styled_pdf_and_eps_rasterise_and_decode() {
 fn version_1_codewords(symbol: &Symbol) -> Vec<u8> {
     assert_eq!(symbol.width(), 21);
     let function = |x: usize, y: usize| {
-        let finder = (x < 9 && y < 9) || (x >= 13 && y < 9) || (x < 9 && y >= 13);
+        let finder = (x < 9 && (y < 9 || y >= 13)) || (x >= 13 && y < 9);
         finder || x == 6 || y == 6
     };
     let mask = |x: usize, y: usize| match symbol.mask() {
-        0 => (y + x) % 2 == 0,
-        1 => y % 2 == 0,
-        2 => x % 3 == 0,
-        3 => (y + x) % 3 == 0,
-        4 => (y / 2 + x / 3) % 2 == 0,
+        0 => (y + x).is_multiple_of(2),
+        1 => y.is_multiple_of(2),
+        2 => x.is_multiple_of(3),
+        3 => (y + x).is_multiple_of(3),
+        4 => (y / 2 + x / 3).is_multiple_of(2),
         5 => (x * y) % 2 + (x * y) % 3 == 0,
-        6 => ((x * y) % 2 + (x * y) % 3) % 2 == 0,
-        _ => ((x + y) % 2 + (x * y) % 3) % 2 == 0,
+        6 => ((x * y) % 2 + (x * y) % 3).is_multiple_of(2),
+        _ => ((x + y) % 2 + (x * y) % 3).is_multiple_of(2),
     };
     let mut bits = Vec::new();
     let mut right = 20i32;
