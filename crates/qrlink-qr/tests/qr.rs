@@ -894,7 +894,7 @@ fn styled_pdf_and_eps_rasterise_and_decode() {
 fn version_1_codewords(symbol: &Symbol) -> Vec<u8> {
     assert_eq!(symbol.width(), 21);
     let function = |x: usize, y: usize| {
-        let finder = (x < 9 && (y < 9 || y >= 13)) || (x >= 13 && y < 9);
+        let finder = (x < 9 && !(9..13).contains(&y)) || (x >= 13 && y < 9);
         finder || x == 6 || y == 6
     };
     let mask = |x: usize, y: usize| match symbol.mask() {
