@@ -168,18 +168,10 @@ fn decode_jpeg(bytes: &[u8]) -> Result<(Vec<u8>, u32, u32), Error> {
 }
 
 fn encode_rgba(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>, Error> {
-    let mut png_bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut png_bytes, width, height);
-    encoder.set_color(png::ColorType::Rgba);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder
-        .write_header()
-        .map_err(|e| Error::Render(e.to_string()))?;
-    writer
-        .write_image_data(rgba)
-        .map_err(|e| Error::Render(e.to_string()))?;
-    writer.finish().map_err(|e| Error::Render(e.to_string()))?;
-    Ok(png_bytes)
+    crate::render::png::write_png(width, height, rgba, |encoder| {
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+    })
 }
 
 /// Modules that carry codewords in a QR symbol of this version (ISO/IEC 18004 table 1):

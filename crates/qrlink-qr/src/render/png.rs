@@ -33,30 +33,42 @@ pub fn to_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
             copy.copy_from_slice(first);
         }
     }
-    let mut bytes = Vec::with_capacity(side * side / 40 + 128);
     let width = u32::try_from(side).map_err(|_| Error::Render("image too large".into()))?;
-    let mut encoder = png::Encoder::new(&mut bytes, width, width);
-    encoder.set_depth(png::BitDepth::One);
-    if look.dark == Color::BLACK && look.light == Color::WHITE {
-        encoder.set_color(png::ColorType::Grayscale);
-    } else {
-        encoder.set_color(png::ColorType::Indexed);
-        let (dark, light) = (look.dark, look.light);
-        encoder.set_palette(vec![dark.r, dark.g, dark.b, light.r, light.g, light.b]);
-        if !(dark.is_opaque() && light.is_opaque()) {
-            encoder.set_trns(vec![dark.a, light.a]);
+    write_png(width, width, &pixels, |encoder| {
+        encoder.set_depth(png::BitDepth::One);
+        if look.dark == Color::BLACK && look.light == Color::WHITE {
+            encoder.set_color(png::ColorType::Grayscale);
+        } else {
+            encoder.set_color(png::ColorType::Indexed);
+            let (dark, light) = (look.dark, look.light);
+            encoder.set_palette(vec![dark.r, dark.g, dark.b, light.r, light.g, light.b]);
+            if !(dark.is_opaque() && light.is_opaque()) {
+                encoder.set_trns(vec![dark.a, light.a]);
+            }
         }
-    }
-    // Measured on the sample link (bench/qr.sh): no filter with deflate level 4 gives 567 bytes
-    // in about 64 us; level 9 saves 55 bytes for four times the time, and the `Up` filter,
-    // though it zeroes repeated rows, compresses worse at every level but the fastest.
-    encoder.set_deflate_compression(png::DeflateCompression::Level(4));
-    encoder.set_filter(png::Filter::NoFilter);
+        // Measured on the sample link (bench/qr.sh): no filter with deflate level 4 gives 567
+        // bytes in about 64 us; level 9 saves 55 bytes for four times the time, and the `Up`
+        // filter, though it zeroes repeated rows, compresses worse at every level but the fastest.
+        encoder.set_deflate_compression(png::DeflateCompression::Level(4));
+        encoder.set_filter(png::Filter::NoFilter);
+    })
+}
+
+/// Writes one PNG image; `setup` chooses colour type, depth, palette, filter and compression.
+pub(crate) fn write_png(
+    width: u32,
+    height: u32,
+    data: &[u8],
+    setup: impl FnOnce(&mut png::Encoder<'_, &mut Vec<u8>>),
+) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
+    setup(&mut encoder);
     let mut writer = encoder
         .write_header()
         .map_err(|e| Error::Render(e.to_string()))?;
     writer
-        .write_image_data(&pixels)
+        .write_image_data(data)
         .map_err(|e| Error::Render(e.to_string()))?;
     writer.finish().map_err(|e| Error::Render(e.to_string()))?;
     Ok(bytes)
@@ -103,21 +115,13 @@ fn styled_png(symbol: &Symbol, look: &Look) -> Result<Vec<u8>, Error> {
         }
         (straight, png::ColorType::Rgba)
     };
-    let mut bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut bytes, side, height);
-    encoder.set_color(color);
-    encoder.set_depth(png::BitDepth::Eight);
-    // Measured on a 1000 px styled code with a logo (bench/qr.sh): the `Up` filter with the
-    // fastest deflate takes about 10 ms where adaptive filtering at level 4 took 18 ms, for
-    // files about 40 % larger; drawing time matters more than bytes for print images.
-    encoder.set_deflate_compression(png::DeflateCompression::FdeflateUltraFast);
-    encoder.set_filter(png::Filter::Up);
-    let mut writer = encoder
-        .write_header()
-        .map_err(|e| Error::Render(e.to_string()))?;
-    writer
-        .write_image_data(&samples)
-        .map_err(|e| Error::Render(e.to_string()))?;
-    writer.finish().map_err(|e| Error::Render(e.to_string()))?;
-    Ok(bytes)
+    write_png(side, height, &samples, |encoder| {
+        encoder.set_color(color);
+        encoder.set_depth(png::BitDepth::Eight);
+        // Measured on a 1000 px styled code with a logo (bench/qr.sh): the `Up` filter with the
+        // fastest deflate takes about 10 ms where adaptive filtering at level 4 took 18 ms, for
+        // files about 40 % larger; drawing time matters more than bytes for print images.
+        encoder.set_deflate_compression(png::DeflateCompression::FdeflateUltraFast);
+        encoder.set_filter(png::Filter::Up);
+    })
 }

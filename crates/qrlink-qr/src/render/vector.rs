@@ -239,25 +239,7 @@ impl Drawing {
                 ""
             };
             let _ = write!(svg, r#"<path fill="{fill}"{opacity}{rule} d=""#);
-            for segment in &layer.path.segments {
-                let _ = match *segment {
-                    Segment::Move(x, y) => write!(svg, "M{} {}", num(x), num(y)),
-                    Segment::Line(x, y) => write!(svg, "L{} {}", num(x), num(y)),
-                    Segment::Cubic(a, b, c, d, e, f) => {
-                        write!(
-                            svg,
-                            "C{} {} {} {} {} {}",
-                            num(a),
-                            num(b),
-                            num(c),
-                            num(d),
-                            num(e),
-                            num(f)
-                        )
-                    }
-                    Segment::Close => write!(svg, "z"),
-                };
-            }
+            write_segments(&mut svg, &layer.path, Syntax::Svg);
             svg.push_str(r#""/>"#);
         }
         if let Some(placed) = &self.logo {
@@ -471,25 +453,7 @@ impl Drawing {
         }
         for layer in &self.layers {
             eps.push_str("newpath\n");
-            for segment in &layer.path.segments {
-                let _ = match *segment {
-                    Segment::Move(x, y) => writeln!(eps, "{} {} moveto", num(x), num(y)),
-                    Segment::Line(x, y) => writeln!(eps, "{} {} lineto", num(x), num(y)),
-                    Segment::Cubic(a, b, c, d, e, f) => {
-                        writeln!(
-                            eps,
-                            "{} {} {} {} {} {} curveto",
-                            num(a),
-                            num(b),
-                            num(c),
-                            num(d),
-                            num(e),
-                            num(f)
-                        )
-                    }
-                    Segment::Close => writeln!(eps, "closepath"),
-                };
-            }
+            write_segments(&mut eps, &layer.path, Syntax::PostScript);
             let fill = if layer.even_odd { "eofill" } else { "fill" };
             let clip = if layer.even_odd { "eoclip" } else { "clip" };
             let shade = |kind: u8, coords: String, start: Color, end: Color| {
@@ -578,6 +542,54 @@ impl Drawing {
         }
         eps.push_str("grestore\nshowpage\n%%EOF\n");
         Ok(eps.into_bytes())
+    }
+}
+
+/// Path syntaxes: SVG `d` attributes and PostScript operators.
+#[derive(Clone, Copy)]
+enum Syntax {
+    Svg,
+    PostScript,
+}
+
+fn write_segments(out: &mut String, path: &Path, syntax: Syntax) {
+    for segment in &path.segments {
+        let _ = match (*segment, syntax) {
+            (Segment::Move(x, y), Syntax::Svg) => write!(out, "M{} {}", num(x), num(y)),
+            (Segment::Line(x, y), Syntax::Svg) => write!(out, "L{} {}", num(x), num(y)),
+            (Segment::Cubic(a, b, c, d, e, f), Syntax::Svg) => {
+                write!(
+                    out,
+                    "C{} {} {} {} {} {}",
+                    num(a),
+                    num(b),
+                    num(c),
+                    num(d),
+                    num(e),
+                    num(f)
+                )
+            }
+            (Segment::Close, Syntax::Svg) => write!(out, "z"),
+            (Segment::Move(x, y), Syntax::PostScript) => {
+                writeln!(out, "{} {} moveto", num(x), num(y))
+            }
+            (Segment::Line(x, y), Syntax::PostScript) => {
+                writeln!(out, "{} {} lineto", num(x), num(y))
+            }
+            (Segment::Cubic(a, b, c, d, e, f), Syntax::PostScript) => {
+                writeln!(
+                    out,
+                    "{} {} {} {} {} {} curveto",
+                    num(a),
+                    num(b),
+                    num(c),
+                    num(d),
+                    num(e),
+                    num(f)
+                )
+            }
+            (Segment::Close, Syntax::PostScript) => writeln!(out, "closepath"),
+        };
     }
 }
 
