@@ -240,11 +240,20 @@ fn encode_payload<T>(
 
 fn encode_micro(payload: &str, options: &EncodeOptions) -> Result<qrcode_generator::Symbol, Error> {
     use qrcode_generator::micro::{Encoder, ErrorCorrection, Mask, Version as MicroVersion};
-    let level = match options.ecc {
-        EcLevel::L => ErrorCorrection::Low,
-        EcLevel::M => ErrorCorrection::Medium,
-        EcLevel::Q => ErrorCorrection::Quartile,
-        EcLevel::H => {
+    // M1, the smallest Micro QR, only detects errors; level L is the nearest thing to ask for.
+    let level = match (options.ecc, options.version) {
+        (EcLevel::L, Some(1)) => ErrorCorrection::DetectionOnly,
+        (_, Some(1)) => {
+            return Err(Error::option(
+                "ecc",
+                "micro",
+                "Micro QR M1 only detects errors; use level L or a larger version",
+            ));
+        }
+        (EcLevel::L, _) => ErrorCorrection::Low,
+        (EcLevel::M, _) => ErrorCorrection::Medium,
+        (EcLevel::Q, _) => ErrorCorrection::Quartile,
+        (EcLevel::H, _) => {
             return Err(Error::option(
                 "ecc",
                 "micro",

@@ -958,3 +958,158 @@ fn the_iso_annex_i_example_gives_its_codewords() {
     assert_eq!(&codewords[..16], &data);
     assert_eq!(&codewords[16..26], &error_correction);
 }
+
+/// The longest payload of `unit` repeated that fits `options` exactly, by bisection.
+fn longest_fitting(unit: &str, options: &EncodeOptions) -> String {
+    let fits = |n: usize| encode(&unit.repeat(n), options).is_ok();
+    let (mut low, mut high) = (1, 2);
+    while fits(high) {
+        low = high;
+        high *= 2;
+    }
+    while high - low > 1 {
+        let middle = (low + high) / 2;
+        if fits(middle) {
+            low = middle
+        } else {
+            high = middle
+        }
+    }
+    unit.repeat(low)
+}
+
+/// Payloads filled to the capacity of their version, in every mode and level, and Micro QR at
+/// each of its sizes, decode back exactly.
+#[test]
+fn payloads_at_capacity_decode_back_exactly() {
+    let units = ["7", "QR", "\u{e9}t\u{e9}"];
+    for version in [1u8, 4, 10, 20] {
+        for (i, ecc) in [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H]
+            .into_iter()
+            .enumerate()
+        {
+            let unit = units[(version as usize + i) % units.len()];
+            let options = EncodeOptions {
+                ecc,
+                boost: false,
+                version: Some(version),
+                ..EncodeOptions::default()
+            };
+            let payload = longest_fitting(unit, &options);
+            let symbol = encode(&payload, &options).unwrap();
+            assert!(
+                encode(&format!("{payload}{unit}"), &options).is_err(),
+                "full at version {version}"
+            );
+            render_verified(
+                &symbol,
+                Format::Png,
+                &Look {
+                    scale: 3,
+                    ..Look::default()
+                },
+            )
+            .unwrap_or_else(|e| {
+                panic!(
+                    "version {version} {ecc:?} {} chars: {e}",
+                    payload.chars().count()
+                )
+            });
+        }
+    }
+    for version in 1..=4u8 {
+        let ecc = if version == 1 { EcLevel::L } else { EcLevel::M };
+        let options = EncodeOptions {
+            ecc,
+            micro: true,
+            boost: false,
+            version: Some(version),
+            ..EncodeOptions::default()
+        };
+        let payload = longest_fitting("5", &options);
+        let symbol = encode(&payload, &options).unwrap();
+        assert_eq!(symbol.version(), Version::Micro(version));
+        render_verified(
+            &symbol,
+            Format::Png,
+            &Look {
+                scale: 8,
+                ..Look::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("M{version} with {} digits: {e}", payload.len()));
+    }
+}
+
+/// Any combination of options gives an image or an error with a reason, never a panic.
+#[test]
+fn random_option_combinations_never_panic() {
+    use qrlink_qr::{Fill, FinderShape, ModuleShape, Style};
+    let seed: u64 = std::env::var("QRLINK_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!(
+        "random_option_combinations_never_panic: seed {seed} (set QRLINK_TEST_SEED to repeat)"
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let colors = [
+        "#000",
+        "#fff",
+        "#777",
+        "#1a237e",
+        "#00000080",
+        "transparent",
+        "#ffff00",
+    ];
+    let (mut images, mut refusals) = (0, 0);
+    for case in 0..120 {
+        let options = EncodeOptions {
+            ecc: [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H][rng.random_range(0..4)],
+            boost: rng.random(),
+            min_version: rng.random_bool(0.2).then(|| rng.random_range(0..45)),
+            version: rng.random_bool(0.3).then(|| rng.random_range(0..45)),
+            mask: rng.random_bool(0.3).then(|| rng.random_range(0..10)),
+            micro: rng.random_bool(0.2),
+        };
+        let payload = "x".repeat(rng.random_range(0..60));
+        let look = Look {
+            border: rng.random_bool(0.3).then(|| rng.random_range(0..120)),
+            scale: rng.random_range(0..12),
+            dark: Color::parse("dark", colors[rng.random_range(0..colors.len())]).unwrap(),
+            light: Color::parse("light", colors[rng.random_range(0..colors.len())]).unwrap(),
+            style: Style {
+                shape: [ModuleShape::Square, ModuleShape::Dot, ModuleShape::Rounded]
+                    [rng.random_range(0..3)],
+                finder: [FinderShape::Square, FinderShape::Dot][rng.random_range(0..2)],
+                fill: if rng.random() {
+                    Fill::Solid
+                } else {
+                    Fill::Linear(
+                        Color::parse("dark2", colors[rng.random_range(0..colors.len())]).unwrap(),
+                    )
+                },
+            },
+            module_um: rng.random_range(0..3000),
+            caption: rng.random_bool(0.2).then(|| "caption".to_owned()),
+            ..Look::default()
+        };
+        let format = [
+            Format::Svg,
+            Format::Png,
+            Format::Pdf,
+            Format::Eps,
+            Format::Text,
+        ][case % 5];
+        match encode(&payload, &options).and_then(|symbol| render_verified(&symbol, format, &look))
+        {
+            Ok(_) => images += 1,
+            Err(error) => {
+                assert!(!error.to_string().is_empty());
+                refusals += 1;
+            }
+        }
+    }
+    eprintln!("{images} images, {refusals} refusals with reasons");
+    assert!(images > 0 && refusals > 0);
+}

@@ -1,5 +1,5 @@
 //! SVG: one path of strokes, one per run of dark modules, in module units. Runs go along rows
-//! or along columns, whichever writes fewer bytes for this symbol. Deterministic bytes.
+//! or along columns, whichever has fewer runs in this symbol. Deterministic bytes.
 
 use std::fmt::Write;
 
@@ -16,13 +16,14 @@ pub fn to_svg(symbol: &Symbol, look: &Look) -> Result<String, Error> {
     let border = look.border.unwrap_or_else(|| symbol.default_border());
     let side = symbol.width() + 2 * border;
     let pixels = side as u64 * u64::from(look.scale);
-    let rows = runs(symbol, border, Direction::Rows);
-    let columns = runs(symbol, border, Direction::Columns);
-    let path = if columns.len() < rows.len() {
-        columns
+    // Each run costs about the same few bytes, so the direction with fewer runs writes the
+    // shorter path; counting is much cheaper than writing both.
+    let direction = if run_count(symbol, Direction::Columns) < run_count(symbol, Direction::Rows) {
+        Direction::Columns
     } else {
-        rows
+        Direction::Rows
     };
+    let path = runs(symbol, border, direction);
     let mut svg = String::with_capacity(160 + path.len());
     let _ = write!(
         svg,
@@ -60,6 +61,21 @@ fn opacity(attribute: &str, color: Color) -> String {
 enum Direction {
     Rows,
     Columns,
+}
+
+fn run_count(symbol: &Symbol, direction: Direction) -> usize {
+    let width = symbol.width();
+    let dark = |line: usize, along: usize| match direction {
+        Direction::Rows => symbol.is_dark(along, line),
+        Direction::Columns => symbol.is_dark(line, along),
+    };
+    (0..width)
+        .map(|line| {
+            (0..width)
+                .filter(|&along| dark(line, along) && (along == 0 || !dark(line, along - 1)))
+                .count()
+        })
+        .sum()
 }
 
 /// Each run of dark modules is a move relative to where the last run ended, then a line of its
