@@ -12,6 +12,7 @@ pub struct PrintCheck {
     pub contrast: f64,
     /// Quiet zone in modules, and what the standard asks for.
     pub quiet_zone: usize,
+    /// The quiet zone the standard asks for (4 modules, 2 for Micro QR).
     pub standard_quiet_zone: usize,
     /// Modules per side without quiet zone.
     pub modules: usize,
@@ -20,6 +21,7 @@ pub struct PrintCheck {
     pub min_width_mm: Option<f64>,
     /// With a logo: the modules it hides, and about how many the error correction can repair.
     pub logo_modules: Option<(usize, usize)>,
+    /// Sentences for people about what may make the code hard to scan.
     pub warnings: Vec<String>,
 }
 

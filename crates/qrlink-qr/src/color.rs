@@ -5,25 +5,32 @@ use crate::Error;
 /// An sRGB colour with alpha.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Color {
+    /// Red, 0-255.
     pub r: u8,
+    /// Green, 0-255.
     pub g: u8,
+    /// Blue, 0-255.
     pub b: u8,
+    /// Alpha, 0 (transparent) to 255 (opaque).
     pub a: u8,
 }
 
 impl Color {
+    /// Opaque black, the default dark colour.
     pub const BLACK: Color = Color {
         r: 0,
         g: 0,
         b: 0,
         a: 255,
     };
+    /// Opaque white, the default light colour.
     pub const WHITE: Color = Color {
         r: 255,
         g: 255,
         b: 255,
         a: 255,
     };
+    /// No colour at all: the paper shows through.
     pub const TRANSPARENT: Color = Color {
         r: 255,
         g: 255,
@@ -82,6 +89,7 @@ impl Color {
         }
     }
 
+    /// True when the colour has no transparency.
     pub fn is_opaque(self) -> bool {
         self.a == 255
     }
@@ -139,6 +147,7 @@ pub fn contrast_ratio(a: Color, b: Color) -> f64 {
 
 /// Codes below this contrast are refused; below [`WARN_CONTRAST`] they get a warning.
 pub const MIN_CONTRAST: f64 = 3.0;
+/// Codes below this contrast get a warning.
 pub const WARN_CONTRAST: f64 = 4.5;
 
 /// Refuses colour pairs that scanners cannot rely on: too little contrast, or inverted

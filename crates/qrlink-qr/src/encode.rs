@@ -7,9 +7,13 @@ use crate::Error;
 /// Error-correction level: about 7, 15, 25 and 30 % of codewords recoverable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EcLevel {
+    /// Low: about 7 % of codewords recoverable.
     L,
+    /// Medium: about 15 %, the default.
     M,
+    /// Quartile: about 25 %.
     Q,
+    /// High: about 30 %, the default with a logo.
     H,
 }
 
@@ -29,6 +33,7 @@ impl EcLevel {
         }
     }
 
+    /// The level as its letter, `L`, `M`, `Q` or `H`.
     pub fn letter(self) -> char {
         match self {
             EcLevel::L => 'L',
@@ -42,7 +47,9 @@ impl EcLevel {
 /// The symbol size: a QR version (1-40, 21 to 177 modules) or a Micro QR version (M1-M4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Version {
+    /// A QR version, 1 to 40.
     Normal(u8),
+    /// A Micro QR version, 1 to 4 (M1 to M4).
     Micro(u8),
 }
 
@@ -58,6 +65,7 @@ impl std::fmt::Display for Version {
 /// How to encode. The default is level M with free boosting, automatic version and mask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodeOptions {
+    /// The error-correction level asked for.
     pub ecc: EcLevel,
     /// Raise the level for free when the chosen version has room (on by default).
     pub boost: bool,
@@ -111,6 +119,7 @@ impl Symbol {
         &self.modules[y * self.width..(y + 1) * self.width]
     }
 
+    /// The version the encoder chose (or was told to use).
     pub fn version(&self) -> Version {
         self.version
     }
@@ -120,6 +129,7 @@ impl Symbol {
         self.ecc
     }
 
+    /// The mask pattern applied, 0-7 (0-3 for Micro QR).
     pub fn mask(&self) -> u8 {
         self.mask
     }
@@ -129,6 +139,7 @@ impl Symbol {
         &self.payload
     }
 
+    /// True for a Micro QR symbol.
     pub fn is_micro(&self) -> bool {
         matches!(self.version, Version::Micro(_))
     }

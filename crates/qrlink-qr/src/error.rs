@@ -6,8 +6,11 @@ pub enum Error {
     /// An option is out of range or does not fit with another; `field` and `rule` are stable.
     #[error("invalid {field}: {message} (rule: {rule})")]
     InvalidOption {
+        /// The option at fault, such as `ecc` or `logo`.
         field: &'static str,
+        /// The rule it broke, such as `range` or `contrast`.
         rule: &'static str,
+        /// What is wrong, for people.
         message: String,
     },
     /// The payload does not fit the chosen version, level or symbol family.

@@ -11,6 +11,8 @@
 //! assert!(png.starts_with(b"\x89PNG"));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod check;
 pub mod color;
 mod encode;

@@ -6,6 +6,7 @@ use crate::{EcLevel, Error, Symbol, Version};
 
 /// The largest logo file accepted, and the largest side in pixels.
 pub const MAX_LOGO_BYTES: usize = 1024 * 1024;
+/// The largest logo side in pixels.
 pub const MAX_LOGO_PIXELS: u32 = 4096;
 
 /// A decoded, re-encoded logo and how large to draw it.
@@ -66,6 +67,7 @@ impl Logo {
         Ok((rgba, width, height))
     }
 
+    /// The logo's width and height in pixels.
     pub fn dimensions(&self) -> (u32, u32) {
         (self.width, self.height)
     }

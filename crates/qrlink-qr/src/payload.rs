@@ -21,12 +21,16 @@ pub fn uppercase_link(url: &str) -> Option<String> {
 /// Wi-Fi network security, as phones' `WIFI:` parsers name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WifiSecurity {
+    /// WPA, WPA2 or WPA3 personal.
     Wpa,
+    /// WEP (obsolete, still found on old routers).
     Wep,
+    /// An open network without a password.
     None,
 }
 
 impl WifiSecurity {
+    /// Parses `WPA` (also `WPA2`, `WPA3`, `SAE`), `WEP` or `nopass` (also `none`, `open`).
     pub fn parse(input: &str) -> Result<WifiSecurity, Error> {
         match input.trim().to_ascii_uppercase().as_str() {
             "WPA" | "WPA2" | "WPA3" | "SAE" => Ok(WifiSecurity::Wpa),
@@ -155,12 +159,19 @@ pub fn wifi(
 /// Contact details shared by the vCard and MeCard helpers. Empty fields are left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Contact {
+    /// Full name, required.
     pub name: String,
+    /// Company or organisation.
     pub organisation: String,
+    /// Phone number.
     pub phone: String,
+    /// E-mail address.
     pub email: String,
+    /// Web address.
     pub url: String,
+    /// Postal address on one line.
     pub address: String,
+    /// A note; may span lines.
     pub note: String,
 }
 
@@ -369,11 +380,17 @@ pub fn tel(number: &str) -> Result<String, Error> {
 /// A SEPA credit transfer (EPC069-12 "GiroCode", version 002, UTF-8). Amount in euro cents.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Transfer {
+    /// Beneficiary name, at most 70 characters.
     pub name: String,
+    /// Beneficiary IBAN (spaces allowed).
     pub iban: String,
+    /// Beneficiary BIC, optional within the EEA.
     pub bic: String,
+    /// Amount in euro cents, if fixed.
     pub amount_cents: Option<u64>,
+    /// Structured creditor reference (either this or `text`).
     pub reference: String,
+    /// Remittance text for the beneficiary.
     pub text: String,
 }
 

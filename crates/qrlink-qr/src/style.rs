@@ -8,6 +8,7 @@ use crate::color::Color;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ModuleShape {
     #[default]
+    /// The standard square modules.
     Square,
     /// Squares whose outer corners are rounded where no neighbour continues them.
     Rounded,
@@ -25,8 +26,11 @@ pub enum ModuleShape {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum FinderShape {
     #[default]
+    /// The standard square rings.
     Square,
+    /// Rings and centres with rounded corners.
     Rounded,
+    /// Concentric circles.
     Dot,
 }
 
@@ -34,6 +38,7 @@ pub enum FinderShape {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Fill {
     #[default]
+    /// The look's dark colour throughout.
     Solid,
     /// From the top-left corner (dark) to the bottom-right (this colour).
     Linear(Color),
@@ -44,12 +49,16 @@ pub enum Fill {
 /// The whole style; the default is the plain standard symbol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Style {
+    /// How dark modules are drawn.
     pub shape: ModuleShape,
+    /// How finder patterns are drawn.
     pub finder: FinderShape,
+    /// How dark modules are coloured.
     pub fill: Fill,
 }
 
 impl Style {
+    /// True for the standard look: square modules and finders, one colour.
     pub fn is_plain(&self) -> bool {
         *self == Style::default()
     }

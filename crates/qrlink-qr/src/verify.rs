@@ -10,7 +10,9 @@ use crate::{Error, Symbol};
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
+    /// Scalable vector graphics, one compact path (or shapes when styled).
     Svg,
+    /// Portable network graphics: 1-bit when plain, RGB(A) when styled.
     Png,
     /// Vector, one page of the exact physical size.
     Pdf,

@@ -20,7 +20,9 @@ pub struct Look {
     pub border: Option<usize>,
     /// Pixels per module for raster images (PNG); SVG uses it for its `width` only.
     pub scale: u32,
+    /// Colour of dark modules.
     pub dark: Color,
+    /// Colour of light modules and the quiet zone; may be transparent.
     pub light: Color,
     /// Module size in micrometres for print formats (PDF, EPS): 1000 is 1 mm per module.
     pub module_um: u32,
