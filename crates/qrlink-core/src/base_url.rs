@@ -75,6 +75,18 @@ impl BaseUrl {
     pub fn as_str(&self) -> &str {
         self.url.as_str()
     }
+
+    /// What a link's QR code encodes (R-FWD-5): its short URL, uppercased into QR's
+    /// alphanumeric mode (a smaller symbol) when `allow_uppercase` and the base URL has no path,
+    /// since a proxy in front of a mounted instance may route paths case-sensitively.
+    pub fn code_payload(&self, slug: &Slug, allow_uppercase: bool) -> String {
+        let url = self.link_url(slug);
+        if allow_uppercase && self.has_root_path() {
+            qrlink_qr::payload::uppercase_link(&url).unwrap_or(url)
+        } else {
+            url
+        }
+    }
 }
 
 impl std::fmt::Display for BaseUrl {
@@ -101,6 +113,25 @@ mod tests {
             "https://example.org/qr/talk"
         );
         assert!(!mounted.has_root_path());
+    }
+
+    #[test]
+    fn link_codes_are_uppercase_only_without_a_path() {
+        let slug = Slug::parse("pycon-talk").unwrap();
+        let root = BaseUrl::parse("https://go.example.org").unwrap();
+        assert_eq!(
+            root.code_payload(&slug, true),
+            "HTTPS://GO.EXAMPLE.ORG/PYCON-TALK"
+        );
+        assert_eq!(
+            root.code_payload(&slug, false),
+            "https://go.example.org/pycon-talk"
+        );
+        let mounted = BaseUrl::parse("https://example.org/qr/").unwrap();
+        assert_eq!(
+            mounted.code_payload(&slug, true),
+            "https://example.org/qr/pycon-talk"
+        );
     }
 
     #[test]

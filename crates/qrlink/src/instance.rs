@@ -35,16 +35,9 @@ impl Instance {
         &self.policy.base
     }
 
-    /// What a link's QR code encodes: its short URL, uppercased when the base URL has no path
-    /// (so no proxy can route the path case-sensitively) and the instance allows it, which fits
-    /// QR's alphanumeric mode and gives a smaller symbol (R-FWD-5).
+    /// What a link's QR code encodes (see [`BaseUrl::code_payload`]).
     pub fn link_payload(&self, slug: &qrlink_core::slug::Slug) -> String {
-        let url = self.base().link_url(slug);
-        if self.uppercase_codes && self.base().has_root_path() {
-            qrlink_qr::payload::uppercase_link(&url).unwrap_or(url)
-        } else {
-            url
-        }
+        self.base().code_payload(slug, self.uppercase_codes)
     }
 }
 
