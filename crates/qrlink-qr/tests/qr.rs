@@ -491,6 +491,32 @@ fn rasterise(tool: &str, args: &[&str], input: &[u8], extension: &str) -> Option
     Some(png)
 }
 
+/// A PDF page as PNG, drawn by poppler at 150 dpi.
+fn rasterise_pdf(pdf: &[u8]) -> Option<Vec<u8>> {
+    rasterise(
+        "pdftoppm",
+        &["-png", "-r", "150", "-singlefile", "{in}", "{outbase}"],
+        pdf,
+        "pdf",
+    )
+}
+
+/// An EPS as PNG, drawn by Ghostscript at 150 dpi.
+fn rasterise_eps(eps: &[u8]) -> Option<Vec<u8>> {
+    let args = [
+        "-q",
+        "-dSAFER",
+        "-dBATCH",
+        "-dNOPAUSE",
+        "-dEPSCrop",
+        "-sDEVICE=png16m",
+        "-r150",
+        "-sOutputFile={out}",
+        "{in}",
+    ];
+    rasterise("gs", &args, eps, "eps")
+}
+
 #[test]
 fn real_pdf_and_eps_bytes_rasterise_and_decode() {
     let symbol = encode(SAMPLE, &EncodeOptions::default()).unwrap();
@@ -505,30 +531,10 @@ fn real_pdf_and_eps_bytes_rasterise_and_decode() {
     // 1 mm per module: 37 modules are 104.88 pt.
     let text = String::from_utf8_lossy(&pdf);
     assert!(text.contains("/MediaBox [0 0 104.88"), "{text}");
-    if let Some(png) = rasterise(
-        "pdftoppm",
-        &["-png", "-r", "150", "-singlefile", "{in}", "{outbase}"],
-        &pdf,
-        "pdf",
-    ) {
+    if let Some(png) = rasterise_pdf(&pdf) {
         verify_png(&png, SAMPLE, false).unwrap();
     }
-    if let Some(png) = rasterise(
-        "gs",
-        &[
-            "-q",
-            "-dSAFER",
-            "-dBATCH",
-            "-dNOPAUSE",
-            "-dEPSCrop",
-            "-sDEVICE=png16m",
-            "-r150",
-            "-sOutputFile={out}",
-            "{in}",
-        ],
-        &eps,
-        "eps",
-    ) {
+    if let Some(png) = rasterise_eps(&eps) {
         verify_png(&png, SAMPLE, false).unwrap();
     }
     let translucent = Look {
@@ -860,30 +866,10 @@ fn styled_pdf_and_eps_rasterise_and_decode() {
     for (i, look) in looks.iter().enumerate() {
         let pdf = render_verified(&symbol, Format::Pdf, look).unwrap();
         let eps = render_verified(&symbol, Format::Eps, look).unwrap();
-        if let Some(png) = rasterise(
-            "pdftoppm",
-            &["-png", "-r", "150", "-singlefile", "{in}", "{outbase}"],
-            &pdf,
-            "pdf",
-        ) {
+        if let Some(png) = rasterise_pdf(&pdf) {
             verify_png(&png, SAMPLE, false).unwrap_or_else(|e| panic!("look {i} PDF: {e}"));
         }
-        if let Some(png) = rasterise(
-            "gs",
-            &[
-                "-q",
-                "-dSAFER",
-                "-dBATCH",
-                "-dNOPAUSE",
-                "-dEPSCrop",
-                "-sDEVICE=png16m",
-                "-r150",
-                "-sOutputFile={out}",
-                "{in}",
-            ],
-            &eps,
-            "eps",
-        ) {
+        if let Some(png) = rasterise_eps(&eps) {
             verify_png(&png, SAMPLE, false).unwrap_or_else(|e| panic!("look {i} EPS: {e}"));
         }
     }
