@@ -56,6 +56,7 @@ conformance!(
     the_change_feed_lets_a_table_follow_every_write,
     several_processes_can_migrate_at_once,
     a_schema_newer_than_the_binary_is_refused,
+    an_sqlite_backup_is_consistent_and_checked,
 );
 
 fn t0() -> Timestamp {
@@ -804,6 +805,58 @@ async fn a_schema_newer_than_the_binary_is_refused(db: &TestDatabase) {
             pool.close().await;
             let refused = Store::open(StoreLocation::Postgres(url)).await;
             assert!(matches!(refused, Err(Error::SchemaTooNew { found, .. }) if found == future));
+        }
+    }
+}
+
+async fn an_sqlite_backup_is_consistent_and_checked(db: &TestDatabase) {
+    let store = &db.store;
+    create(store, "kept", "https://example.org/kept").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.db");
+    match store {
+        Store::Sqlite(_) => {
+            assert_eq!(store.backup(&file).await.unwrap(), 1);
+            assert!(matches!(store.backup(&file).await, Err(Error::Invalid(i)) if i.rule == "new"));
+            let restored_dir = dir.path().join("restored");
+            assert_eq!(
+                qrlink_core::store::restore_sqlite(&file, &restored_dir, false)
+                    .await
+                    .unwrap(),
+                1
+            );
+            let restored = Store::open(StoreLocation::SqliteDir(&restored_dir))
+                .await
+                .unwrap();
+            assert_eq!(
+                restored.link(&slug("kept")).await.unwrap().target.as_str(),
+                "https://example.org/kept"
+            );
+            assert_eq!(
+                restored.history(&slug("kept")).await.unwrap().len(),
+                1,
+                "history comes along"
+            );
+            restored.close().await;
+            let refused = qrlink_core::store::restore_sqlite(&file, &restored_dir, false).await;
+            assert!(
+                matches!(refused, Err(Error::Invalid(i)) if i.rule == "empty"),
+                "an existing database is not overwritten"
+            );
+            std::fs::write(dir.path().join("junk.db"), b"not a database").unwrap();
+            let junk = qrlink_core::store::restore_sqlite(
+                &dir.path().join("junk.db"),
+                &dir.path().join("other"),
+                false,
+            )
+            .await;
+            assert!(matches!(junk, Err(Error::Invalid(i)) if i.rule == "sqlite"));
+        }
+        Store::Postgres(_) => {
+            assert!(
+                matches!(store.backup(&file).await, Err(Error::Invalid(i)) if i.rule == "sqlite_only")
+            );
+            assert!(!file.exists());
         }
     }
 }

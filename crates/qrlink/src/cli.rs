@@ -78,6 +78,20 @@ pub enum Command {
     Link(LinkCommand),
     /// Make a QR code for any text, verified by a decoder before it is written.
     Qr(Box<QrArgs>),
+    /// Write a consistent, checked copy of the SQLite database while qrlink runs.
+    /// (PostgreSQL: use pg_dump, see the README.)
+    Backup {
+        /// The new backup file.
+        file: PathBuf,
+    },
+    /// Put a backup in place as the SQLite database. Stop `qrlink serve` first.
+    Restore {
+        /// A file written by `qrlink backup`.
+        file: PathBuf,
+        /// Overwrite the database that is there.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock = Clock::system();
     match cli.command {
         Command::Qr(args) => qr_cmd::run(&args),
+        Command::Backup { file } => {
+            let store = instance::open_store(&cli.instance).await?;
+            let outcome = store.backup(&file).await;
+            store.close().await;
+            let links = outcome?;
+            println!(
+                "backup written to {}: {links} links, integrity check passed",
+                file.display()
+            );
+            Ok(())
+        }
+        Command::Restore { file, replace } => {
+            if cli.instance.database_url.is_some() {
+                anyhow::bail!(
+                    "qrlink restore puts SQLite backups in place; restore PostgreSQL with pg_restore (see the README)"
+                );
+            }
+            let links =
+                qrlink_core::store::restore_sqlite(&file, &cli.instance.data_dir, replace).await?;
+            println!(
+                "restored {links} links into {}",
+                cli.instance.data_dir.display()
+            );
+            Ok(())
+        }
         Command::Serve(args) => {
             init_logging(&args.log_format);
             let settings = server::PublicSettings::from_args(&args, instance.base().clone())?;

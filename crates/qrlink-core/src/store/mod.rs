@@ -157,6 +157,129 @@ impl Store {
         dispatch!(self.close())
     }
 
+    /// Writes a consistent copy of an SQLite database to `file` while it is in use (`VACUUM
+    /// INTO`), then checks the copy: integrity and schema version. Returns the number of links
+    /// in the copy. PostgreSQL is backed up with its own tools (`pg_dump`), see the README.
+    pub async fn backup(&self, file: &Path) -> Result<i64> {
+        let Store::Sqlite(backend) = self else {
+            return Err(crate::Error::invalid(
+                "database",
+                "sqlite_only",
+                "qrlink backup copies SQLite databases; back PostgreSQL up with pg_dump (see the README)",
+            ));
+        };
+        if file.exists() {
+            return Err(crate::Error::invalid(
+                "file",
+                "new",
+                format!("{} exists already; choose a new file", file.display()),
+            ));
+        }
+        let path = file.to_str().ok_or_else(|| {
+            crate::Error::invalid("file", "utf8", "the backup path must be valid UTF-8")
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&backend.pool)
+            .await?;
+        check_sqlite_file(file).await
+    }
+}
+
+/// Opens an SQLite database file read-only and checks it: `PRAGMA integrity_check` passes and
+/// its schema is one this binary knows. Returns how many links it holds.
+pub async fn check_sqlite_file(file: &Path) -> Result<i64> {
+    use sqlx::Connection;
+    let unreadable = |e: sqlx::Error| {
+        let reason = e
+            .as_database_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+        crate::Error::invalid(
+            "file",
+            "sqlite",
+            format!(
+                "{} is not a readable SQLite database: {reason}",
+                file.display()
+            ),
+        )
+    };
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(file)
+        .read_only(true);
+    let mut connection = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(unreadable)?;
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut connection)
+        .await
+        .map_err(unreadable)?;
+    if integrity != "ok" {
+        return Err(crate::Error::Conflict(format!(
+            "{} fails the SQLite integrity check: {integrity}",
+            file.display()
+        )));
+    }
+    let version: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            .fetch_one(&mut connection)
+            .await
+            .map_err(|_| {
+                crate::Error::invalid(
+                    "file",
+                    "qrlink_database",
+                    format!("{} is not a qrlink database", file.display()),
+                )
+            })?;
+    if version > SCHEMA_VERSION {
+        return Err(crate::Error::SchemaTooNew {
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM links")
+        .fetch_one(&mut connection)
+        .await?;
+    connection.close().await?;
+    Ok(links)
+}
+
+/// Puts a checked backup in place as the SQLite database of `data_dir`. The server must be
+/// stopped: a running one would keep writing to the database this replaces.
+pub async fn restore_sqlite(backup: &Path, data_dir: &Path, replace: bool) -> Result<i64> {
+    let links = check_sqlite_file(backup).await?;
+    let target = data_dir.join("qrlink.db");
+    if target.exists() && !replace {
+        return Err(crate::Error::invalid(
+            "data_dir",
+            "empty",
+            format!(
+                "{} holds a database already; stop qrlink and pass --replace to overwrite it",
+                data_dir.display()
+            ),
+        ));
+    }
+    let io = |e: std::io::Error| {
+        crate::Error::invalid(
+            "data_dir",
+            "writable",
+            format!("cannot restore into {}: {e}", data_dir.display()),
+        )
+    };
+    std::fs::create_dir_all(data_dir).map_err(io)?;
+    // Copy beside the target, then rename over it, so a crash leaves the old or the new file.
+    let partial = data_dir.join("qrlink.db.restoring");
+    std::fs::copy(backup, &partial).map_err(io)?;
+    for stale in ["qrlink.db-wal", "qrlink.db-shm"] {
+        match std::fs::remove_file(data_dir.join(stale)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
+    }
+    std::fs::rename(&partial, &target).map_err(io)?;
+    Ok(links)
+}
+
+impl Store {
     pub async fn create_link(&self, new: &NewLink, actor: &Actor, now: Timestamp) -> Result<Link> {
         dispatch!(self.create_link(new, actor, now))
     }

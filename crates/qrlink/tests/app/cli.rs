@@ -714,3 +714,29 @@ async fn a_link_code_can_carry_its_short_url_as_a_caption() {
             .contains("viewBox=\"0 0 33 37\"")
     );
 }
+
+#[tokio::test]
+async fn a_backup_is_taken_while_the_server_runs_and_restores_elsewhere() {
+    let db = TestDatabase::sqlite().await;
+    let dir = db.data_dir().unwrap().to_path_buf();
+    let app = TestApp::with(db, Options::default()).await;
+    app.create("live", "https://example.org/live").await;
+    assert_eq!(app.get("/live").await.status(), 302);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("qrlink-backup.db");
+    let (ok, stdout, stderr) = qrlink(&dir, &["backup", file.to_str().unwrap()]).await;
+    assert!(
+        ok && stdout.contains("1 links, integrity check passed"),
+        "{stdout}{stderr}"
+    );
+    assert_eq!(
+        app.get("/live").await.status(),
+        302,
+        "the server kept serving"
+    );
+    let restored = elsewhere.path().join("restored");
+    let (ok, stdout, stderr) = qrlink(&restored, &["restore", file.to_str().unwrap()]).await;
+    assert!(ok, "{stdout}{stderr}");
+    let (_, stdout, _) = qrlink(&restored, &["link", "list", "--json"]).await;
+    assert!(stdout.contains("https://example.org/live"), "{stdout}");
+}
