@@ -4,4 +4,5 @@
 mod cli;
 mod proxy;
 mod public;
+mod shutdown;
 mod support;
