@@ -41,17 +41,21 @@ fn the_sample_link_is_small_in_every_format() {
     );
 }
 
-/// A randomised round trip through PNG for every level and many payload shapes.
-#[test]
-fn random_payloads_decode_back_exactly_from_png() {
+/// A random generator seeded from QRLINK_TEST_SEED or at random, with the seed printed so a
+/// failure can be repeated.
+fn seeded_rng(test: &str) -> (u64, rand::rngs::StdRng) {
     let seed: u64 = std::env::var("QRLINK_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand::random);
-    eprintln!(
-        "random_payloads_decode_back_exactly_from_png: seed {seed} (set QRLINK_TEST_SEED to repeat)"
-    );
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    eprintln!("{test}: seed {seed} (set QRLINK_TEST_SEED to repeat)");
+    (seed, rand::rngs::StdRng::seed_from_u64(seed))
+}
+
+/// A randomised round trip through PNG for every level and many payload shapes.
+#[test]
+fn random_payloads_decode_back_exactly_from_png() {
+    let (seed, mut rng) = seeded_rng("random_payloads_decode_back_exactly_from_png");
     let alphabets: [&[char]; 4] = [
         &['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
         &[
@@ -1031,14 +1035,7 @@ fn payloads_at_capacity_decode_back_exactly() {
 #[test]
 fn random_option_combinations_never_panic() {
     use qrlink_qr::{Fill, FinderShape, ModuleShape, Style};
-    let seed: u64 = std::env::var("QRLINK_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
-    eprintln!(
-        "random_option_combinations_never_panic: seed {seed} (set QRLINK_TEST_SEED to repeat)"
-    );
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (_seed, mut rng) = seeded_rng("random_option_combinations_never_panic");
     let colors = [
         "#000",
         "#fff",

@@ -25,6 +25,12 @@ pub fn run(qr: &QrArgs) -> anyhow::Result<()> {
 
 /// Encodes `text`, renders it as `args` ask, verifies it and writes or draws it.
 pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
+    // Every option is checked before anything is written.
+    if let Some(distance) = args.scan_distance
+        && !(distance.is_finite() && distance > 0.0)
+    {
+        bail!("invalid scan_distance: give a positive distance in metres (rule: positive)");
+    }
     let logo = match &args.logo {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -98,11 +104,6 @@ pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
         None => std::io::stdout()
             .write_all(&bytes)
             .context("writing to standard output")?,
-    }
-    if let Some(distance) = args.scan_distance
-        && !(distance.is_finite() && distance > 0.0)
-    {
-        bail!("invalid scan_distance: give a positive distance in metres (rule: positive)");
     }
     let check = qrlink_qr::print_check(
         &symbol,

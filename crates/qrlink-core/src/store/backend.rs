@@ -206,6 +206,8 @@ impl Backend {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Link> {
+        // History records target, slug, status and lock (R-LNK-3), not descriptive details;
+        // the actor is taken for the audit log that records every change.
         let _ = actor;
         let mut tx = self.begin_write().await?;
         let link = lock_link(&mut tx, slug, now).await?;

@@ -740,3 +740,24 @@ async fn a_backup_is_taken_while_the_server_runs_and_restores_elsewhere() {
     let (_, stdout, _) = qrlink(&restored, &["link", "list", "--json"]).await;
     assert!(stdout.contains("https://example.org/live"), "{stdout}");
 }
+
+/// Regression: a bad --scan-distance used to be reported only after the file was written.
+#[tokio::test]
+async fn a_bad_print_option_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("code.png");
+    let (ok, _, stderr) = qrlink(
+        dir.path(),
+        &[
+            "qr",
+            "x",
+            "-o",
+            png.to_str().unwrap(),
+            "--scan-distance",
+            "0",
+        ],
+    )
+    .await;
+    assert!(!ok && stderr.contains("scan_distance"), "{stderr}");
+    assert!(!png.exists());
+}
