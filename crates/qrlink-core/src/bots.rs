@@ -2,7 +2,9 @@
 //! Their hits are counted apart (R-LNK-6). The list is one place, with tests, so it can grow.
 
 /// Substrings of `User-Agent` headers sent by services that fetch a link to show a preview
-/// card, or crawl it, rather than a person following it. Matched case-insensitively.
+/// card, or crawl it, rather than a person following it. Matched case-insensitively. Names of
+/// apps whose in-app browsers people click through (Teams, Outlook, Snapchat, LINE…) do not
+/// belong here: their visits are real.
 pub const PREVIEW_BOTS: &[&str] = &[
     "facebookexternalhit",
     "facebookcatalog",
@@ -15,7 +17,6 @@ pub const PREVIEW_BOTS: &[&str] = &[
     "linkedinbot",
     "skypeuripreview",
     "microsoftpreview",
-    "teams",
     "mattermost",
     "rocket.chat",
     "iframely",
@@ -32,14 +33,8 @@ pub const PREVIEW_BOTS: &[&str] = &[
     "pleroma",
     "akkoma",
     "bluesky",
-    "signal",
     "vkshare",
-    "snapchat",
-    "viber",
-    "line-poker",
-    "zoom",
     "google-pagerenderer",
-    "outlook",
     "bot/",
     "crawler",
     "spider",
