@@ -41,16 +41,46 @@ mod postgres {
     use super::Dialect;
     type Db = sqlx::Postgres;
     const DIALECT: Dialect = Dialect::Postgres;
-    const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "links",
-        include_str!("../../migrations/postgres/0001_links.sql"),
-    )];
+    const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "links",
+            include_str!("../../migrations/postgres/0001_links.sql"),
+        ),
+        (
+            2,
+            "change_notify",
+            include_str!("../../migrations/postgres/0002_change_notify.sql"),
+        ),
+    ];
     include!("backend.rs");
 }
 
 /// The highest schema version this binary knows; a database beyond it is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+/// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
+/// no notifications, so it skips version 2).
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The PostgreSQL notification channel of the change feed (see migration 0002).
+const CHANGE_CHANNEL: &str = "qrlink_changes";
+
+/// See [`Store::change_signal`].
+#[derive(Debug)]
+pub struct ChangeSignal(Option<sqlx::postgres::PgListener>);
+
+impl ChangeSignal {
+    /// Waits until a change may have been committed. Never returns on SQLite. An error means
+    /// the connection was lost; drop the signal and make a new one later.
+    pub async fn changed(&mut self) -> Result<()> {
+        match &mut self.0 {
+            None => std::future::pending().await,
+            Some(listener) => {
+                listener.recv().await?;
+                Ok(())
+            }
+        }
+    }
+}
 
 /// Filter, search and keyset pagination for listing links.
 #[derive(Debug, Clone, Default)]
@@ -139,6 +169,20 @@ impl Store {
             }
         };
         Ok(store)
+    }
+
+    /// A signal that another process committed a change, for waking a follower before its
+    /// next poll: PostgreSQL LISTEN/NOTIFY on its own connection. SQLite has none and its
+    /// signal never fires; followers of either keep polling, so a lost wake-up only delays.
+    pub async fn change_signal(&self) -> Result<ChangeSignal> {
+        match self {
+            Store::Sqlite(_) => Ok(ChangeSignal(None)),
+            Store::Postgres(backend) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&backend.pool).await?;
+                listener.listen(CHANGE_CHANNEL).await?;
+                Ok(ChangeSignal(Some(listener)))
+            }
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {

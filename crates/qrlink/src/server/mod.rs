@@ -16,7 +16,7 @@ use axum::http::HeaderValue;
 use qrlink_core::base_url::BaseUrl;
 use qrlink_core::clock::Clock;
 use qrlink_core::counts::HitCounter;
-use qrlink_core::store::Store;
+use qrlink_core::store::{ChangeSignal, Store};
 use qrlink_core::table::RedirectTable;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -265,10 +265,12 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Dispatch
 }
 
 /// Migrates and loads the table (retrying while the database is unreachable), then follows the
-/// change feed. Due schedule entries are folded into history every few seconds.
+/// change feed: at every poll, and at once when the database signals a change (PostgreSQL).
+/// Due schedule entries are folded into history every few seconds.
 async fn follow_changes(state: Arc<AppState>, poll: Duration, mut stop: watch::Receiver<bool>) {
     let mut migrated = false;
     let mut rounds: u64 = 0;
+    let mut signal: Option<ChangeSignal> = None;
     loop {
         if !migrated {
             match state.store.migrate().await {
@@ -294,13 +296,30 @@ async fn follow_changes(state: Arc<AppState>, poll: Duration, mut stop: watch::R
                 tracing::debug!(%error, "could not fold due schedule entries");
             }
         }
+        if signal.is_none() && state.table.database_reachable() {
+            // A change committed between the catch-up above and this is seen at the next poll.
+            let listen = tokio::time::timeout(Duration::from_secs(2), state.store.change_signal());
+            signal = listen.await.ok().and_then(Result::ok);
+        }
         let wait = if state.table.is_loaded() {
             poll
         } else {
             Duration::from_secs(1)
         };
+        let woken = async {
+            match signal.as_mut() {
+                Some(signal) => signal.changed().await.is_ok(),
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
+            healthy = woken => {
+                if !healthy {
+                    tracing::debug!("change notifications lost; polling until they are back");
+                    signal = None;
+                }
+            }
             _ = stop.changed() => return,
         }
     }

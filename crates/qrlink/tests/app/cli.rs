@@ -8,23 +8,10 @@ use qrlink_core::testing::TestDatabase;
 
 use crate::support::*;
 
-/// Runs `qrlink` with the test instance's settings; returns (success, stdout, stderr).
+/// Runs `qrlink` on the SQLite database in `data_dir`; returns (success, stdout, stderr).
 async fn qrlink(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_qrlink"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--base-url", BASE])
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("USER", "cli-tester")
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
+    let data_dir = data_dir.to_str().unwrap();
+    run_qrlink(&[&["--data-dir", data_dir], args].concat()).await
 }
 
 #[tokio::test]

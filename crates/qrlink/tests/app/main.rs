@@ -4,5 +4,6 @@
 mod cli;
 mod proxy;
 mod public;
+mod replicas;
 mod shutdown;
 mod support;

@@ -1,68 +1,29 @@
 //! The real `qrlink serve` process under load, stopped with SIGTERM: it drains, flushes, and
 //! every redirect a client received is in the counts.
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use qrlink_core::store::{Store, StoreLocation};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_drains_and_loses_no_count() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap().to_owned();
-    let binary = env!("CARGO_BIN_EXE_qrlink");
-    let added = tokio::process::Command::new(binary)
-        .args([
-            "--data-dir",
-            &data,
-            "link",
-            "add",
-            "busy",
-            "https://example.org/busy",
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(added.status.success());
-
-    let mut server = tokio::process::Command::new(binary)
-        .args(["--data-dir", &data, "serve", "--listen", "127.0.0.1:0"])
-        .env("QRLINK_LOG", "info")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    // The address is in the start-up log line: `... qrlink listening addr=127.0.0.1:PORT ...`.
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if let Some(rest) = line.split("addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let base = format!("http://{addr}");
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    eventually("the server is ready", Duration::from_secs(30), || async {
-        client
-            .get(format!("{base}/_/health/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
+    let data = ["--data-dir", dir.path().to_str().unwrap()];
+    let (added, _, stderr) = run_qrlink(
+        &[
+            &data[..],
+            &["link", "add", "busy", "https://example.org/busy"],
+        ]
+        .concat(),
+    )
     .await;
+    assert!(added, "{stderr}");
+    let server = ServeProcess::start(&data, &[]).await;
+    let (client, base) = (server.client.clone(), server.base.clone());
 
     // Eight clients redirect as fast as they can, each request bounded, until the server goes.
     let received = Arc::new(AtomicU64::new(0));
@@ -93,18 +54,7 @@ async fn sigterm_under_load_drains_and_loses_no_count() {
     })
     .await;
 
-    let pid = server.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::time::timeout(Duration::from_secs(60), server.wait())
-        .await
-        .expect("the server stops")
-        .unwrap();
+    let status = server.terminate().await;
     stop.store(true, Ordering::Relaxed);
     for client in clients {
         client.await.unwrap();

@@ -199,3 +199,129 @@ where
 pub fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
     response.headers().get(name).map(|v| v.to_str().unwrap())
 }
+
+/// A real `qrlink serve` process listening on 127.0.0.1:0, started with `instance` (the
+/// global settings: `--data-dir …` or `--database-url …`) and `serve_args`.
+pub struct ServeProcess {
+    child: tokio::process::Child,
+    pub base: String,
+    pub client: reqwest::Client,
+    redirects: std::sync::atomic::AtomicU64,
+}
+
+impl ServeProcess {
+    /// Starts the process and waits until it is ready (its table is loaded).
+    pub async fn start(instance: &[&str], serve_args: &[&str]) -> ServeProcess {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_qrlink"))
+            .args(instance)
+            .args(["--base-url", BASE, "serve", "--listen", "127.0.0.1:0"])
+            .args(serve_args)
+            .env_remove("DATABASE_URL")
+            .env("QRLINK_LOG", "info")
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        // The address is in the start-up log line: `... qrlink listening addr=127.0.0.1:PORT`.
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+                .await
+                .expect("the server logs its address within 30 s")
+                .unwrap()
+                .expect("the server exited before listening");
+            if let Some(rest) = line.split("addr=").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining the log so the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let server = ServeProcess {
+            child,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+            redirects: Default::default(),
+        };
+        eventually("the server is ready", Duration::from_secs(30), || async {
+            server
+                .client
+                .get(format!("{}/_/health/ready", server.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        })
+        .await;
+        server
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        if response.status().is_redirection() {
+            self.redirects
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        response
+    }
+
+    /// How many redirects this process has answered to [`ServeProcess::get`].
+    pub fn redirects_received(&self) -> u64 {
+        self.redirects.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Where `/<slug>` redirects to now, if it redirects.
+    pub async fn location(&self, slug: &str) -> Option<String> {
+        let response = self.get(&format!("/{slug}")).await;
+        header(&response, "location").map(str::to_owned)
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("the server is running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
+    /// Sends SIGTERM and waits (up to a minute) for the process to exit.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        self.signal("-TERM");
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("the server stops within a minute of SIGTERM")
+            .unwrap()
+    }
+
+    /// Sends SIGKILL: no drain, no flush, as in a crash or an OOM kill.
+    pub async fn kill(mut self) {
+        self.signal("-KILL");
+        let _ = self.child.wait().await;
+    }
+}
+
+/// Runs the `qrlink` binary with `args`; returns (success, stdout, stderr).
+pub async fn run_qrlink(args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_qrlink"))
+        .args(["--base-url", BASE])
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("USER", "cli-tester")
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
