@@ -2,6 +2,7 @@
 //! and the real CLI binary, on SQLite and PostgreSQL.
 
 mod cli;
+mod crash;
 mod proxy;
 mod public;
 mod replicas;

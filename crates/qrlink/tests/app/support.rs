@@ -316,6 +316,8 @@ pub async fn run_qrlink(args: &[&str]) -> (bool, String, String) {
         .args(args)
         .env_remove("DATABASE_URL")
         .env("USER", "cli-tester")
+        // A test that drops this future (a simulated crash) kills the process with it.
+        .kill_on_drop(true)
         .output()
         .await
         .unwrap();
