@@ -319,6 +319,14 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "QRLINK_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// Log every request with the visitor's IP address, method, path and status. Off by
+    /// default: without it qrlink logs nothing about visitors.
+    #[arg(long, env = "QRLINK_ACCESS_LOG")]
+    pub access_log: bool,
+    /// Serve Prometheus metrics at `/metrics` on this address (keep it private: bind it to
+    /// a loopback or cluster-internal address, never the public one).
+    #[arg(long, env = "QRLINK_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]

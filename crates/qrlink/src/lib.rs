@@ -62,9 +62,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 flush: std::time::Duration::from_millis(args.flush_interval_ms.max(10)),
                 poll: std::time::Duration::from_millis(args.poll_interval_ms.max(10)),
             };
-            let server =
+            let mut server =
                 server::Server::bind(args.listen, store, clock, settings, intervals).await?;
-            tracing::info!(addr = %server.local_addr(), base_url = %instance.base(), "qrlink listening");
+            if let Some(addr) = args.metrics_listen {
+                server = server.with_metrics_listener(addr).await?;
+            }
+            tracing::info!(
+                addr = %server.local_addr(),
+                metrics_addr = server.metrics_addr().map(tracing::field::display),
+                base_url = %instance.base(),
+                "qrlink listening"
+            );
             server.run(server::shutdown_signal()).await
         }
         Command::Link(command) => {

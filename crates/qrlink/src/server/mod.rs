@@ -1,6 +1,7 @@
 //! `qrlink serve`: binds the listener, runs the public side, follows the change feed, flushes
 //! counts, and shuts down gracefully. Binding is apart from serving so tests can use port 0.
 
+pub mod metrics;
 mod pages;
 mod public;
 
@@ -9,7 +10,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use axum::http::HeaderValue;
@@ -22,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cli::ServeArgs;
+use metrics::{DbOperation, Metrics, RouteClass};
 
 /// Settings of the public side, validated.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct PublicSettings {
     pub not_found_url: Option<HeaderValue>,
     pub retired_url: Option<HeaderValue>,
     pub referrer_policy: HeaderValue,
+    /// Log every request with the visitor's address (off unless the operator turns it on).
+    pub access_log: bool,
 }
 
 /// Timings of the background work.
@@ -65,6 +69,7 @@ impl PublicSettings {
             not_found_url: redirect_url("not_found_url", args.not_found_url.as_deref())?,
             retired_url: redirect_url("retired_url", args.retired_url.as_deref())?,
             referrer_policy: HeaderValue::from_str(&args.referrer_policy)?,
+            access_log: args.access_log,
         })
     }
 }
@@ -89,12 +94,14 @@ pub struct AppState {
     pub store: Store,
     pub clock: Clock,
     pub settings: PublicSettings,
+    pub metrics: Metrics,
 }
 
 /// A server bound to its address, not yet serving.
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     state: Arc<AppState>,
     intervals: Intervals,
 }
@@ -116,12 +123,29 @@ impl Server {
             store,
             clock,
             settings,
+            metrics: Metrics::new(),
         });
         Ok(Server {
             listener,
+            metrics_listener: None,
             state,
             intervals,
         })
+    }
+
+    /// Also serves `/metrics` on `addr`, apart from the public listener.
+    pub async fn with_metrics_listener(mut self, addr: SocketAddr) -> anyhow::Result<Server> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+        self.metrics_listener = Some(listener);
+        Ok(self)
+    }
+
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("a bound listener has an address"))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -141,10 +165,23 @@ impl Server {
     ) -> anyhow::Result<()> {
         let Server {
             listener,
+            metrics_listener,
             state,
             intervals,
         } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
+        let metrics_server = metrics_listener.map(|listener| {
+            let mut stop = stop_rx.clone();
+            let app = metrics::router(state.clone());
+            tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stop.changed().await;
+                };
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            })
+        });
         let follower = tokio::spawn(follow_changes(
             state.clone(),
             intervals.poll,
@@ -157,6 +194,9 @@ impl Server {
         let _ = stop_tx.send(true);
         let _ = follower.await;
         let _ = flusher.await;
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         final_flush(&state).await;
         state.store.close().await;
         Ok(())
@@ -180,9 +220,9 @@ async fn serve_connections(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Usually out of file descriptors: back off instead of spinning.
                     tracing::warn!(%error, "accept failed");
@@ -197,6 +237,7 @@ async fn serve_connections(
         let service = Dispatch {
             state: state.clone(),
             router: app.clone(),
+            peer,
         };
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
@@ -217,10 +258,12 @@ async fn serve_connections(
 }
 
 /// The per-connection service: slug requests take the fast path, everything else the router.
+/// Both are counted in the metrics and, when the operator asks for it, in the access log.
 #[derive(Clone)]
 struct Dispatch {
     state: Arc<AppState>,
     router: axum::Router,
+    peer: SocketAddr,
 }
 
 type Routed = Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
@@ -253,14 +296,57 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Dispatch
     type Future = Answer;
 
     fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        let started = Instant::now();
+        let class = request
+            .uri()
+            .path()
+            .strip_prefix(self.state.settings.base.path())
+            .map_or(RouteClass::Page, RouteClass::of);
+        // Only an operator who turned the access log on pays for copying the request line.
+        let logged = self
+            .state
+            .settings
+            .access_log
+            .then(|| (request.method().clone(), request.uri().clone()));
         if let Some(response) = public::answer_slug(&self.state, &request) {
+            self.state.metrics.redirect_time(started);
+            finish(&self.state, class, &response, logged, self.peer, started);
             return Answer::Now(Some(response));
         }
-        let router = self.router.clone();
-        Answer::Routed(Box::pin(tower::ServiceExt::oneshot(
-            router,
-            request.map(axum::body::Body::new),
-        )))
+        let (state, peer) = (self.state.clone(), self.peer);
+        let routed =
+            tower::ServiceExt::oneshot(self.router.clone(), request.map(axum::body::Body::new));
+        Answer::Routed(Box::pin(async move {
+            let response = routed.await?;
+            if class == RouteClass::Slug {
+                state.metrics.redirect_time(started);
+            }
+            finish(&state, class, &response, logged, peer, started);
+            Ok(response)
+        }))
+    }
+}
+
+/// Counts a response and, if asked for, writes its access-log line.
+fn finish(
+    state: &AppState,
+    class: RouteClass,
+    response: &axum::response::Response,
+    logged: Option<(axum::http::Method, axum::http::Uri)>,
+    peer: SocketAddr,
+    started: Instant,
+) {
+    state.metrics.request(class, response.status());
+    if let Some((method, uri)) = logged {
+        tracing::info!(
+            target: "qrlink::access",
+            client = %peer.ip(),
+            %method,
+            path = uri.path(),
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
     }
 }
 
@@ -275,24 +361,30 @@ async fn follow_changes(state: Arc<AppState>, poll: Duration, mut stop: watch::R
         if !migrated {
             match state.store.migrate().await {
                 Ok(()) => migrated = true,
-                Err(error) => tracing::warn!(%error, "cannot migrate the database yet; retrying"),
+                Err(error) => {
+                    state.metrics.database_error(DbOperation::Migrate);
+                    tracing::warn!(%error, "cannot migrate the database yet; retrying")
+                }
             }
         }
         if migrated && !state.table.is_loaded() {
             match state.table.load(&state.store).await {
                 Ok(()) => tracing::info!(links = state.table.len(), "redirect table loaded; ready"),
                 Err(error) => {
+                    state.metrics.database_error(DbOperation::Load);
                     tracing::warn!(%error, "cannot load the redirect table yet; retrying")
                 }
             }
         } else if migrated {
             if let Err(error) = state.table.catch_up(&state.store).await {
+                state.metrics.database_error(DbOperation::Follow);
                 tracing::debug!(%error, "change feed unreachable");
             }
             rounds += 1;
             if rounds.is_multiple_of(20)
                 && let Err(error) = state.store.apply_due_schedules(state.clock.now()).await
             {
+                state.metrics.database_error(DbOperation::Schedule);
                 tracing::debug!(%error, "could not fold due schedule entries");
             }
         }
@@ -338,11 +430,16 @@ async fn flush_counts(state: Arc<AppState>, every: Duration, mut stop: watch::Re
 pub async fn flush_once(state: &AppState) -> bool {
     let batch = state.counter.drain();
     if batch.is_empty() {
+        state.metrics.flushed();
         return true;
     }
     match state.store.add_counts(&batch).await {
-        Ok(()) => true,
+        Ok(()) => {
+            state.metrics.flushed();
+            true
+        }
         Err(error) => {
+            state.metrics.database_error(DbOperation::Flush);
             tracing::warn!(%error, days = batch.len(), "could not write counts; keeping them in memory");
             state.counter.restore(batch);
             false

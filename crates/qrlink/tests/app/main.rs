@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash;
+mod ops;
 mod proxy;
 mod public;
 mod replicas;

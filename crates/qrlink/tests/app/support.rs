@@ -46,6 +46,8 @@ pub fn admin() -> Actor {
 pub struct Options {
     pub settings: PublicSettings,
     pub intervals: Intervals,
+    /// Also serve metrics on a second loopback port.
+    pub metrics: bool,
 }
 
 impl Default for Options {
@@ -57,12 +59,14 @@ impl Default for Options {
                 not_found_url: None,
                 retired_url: None,
                 referrer_policy: axum::http::HeaderValue::from_static("no-referrer"),
+                access_log: false,
             },
             // Short intervals keep tests quick; tests that need control call catch_up/flush themselves.
             intervals: Intervals {
                 flush: Duration::from_millis(100),
                 poll: Duration::from_millis(50),
             },
+            metrics: false,
         }
     }
 }
@@ -73,6 +77,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub state: Arc<AppState>,
     pub base: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener, if the options asked for one.
+    pub metrics_base: Option<String>,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
@@ -91,7 +97,7 @@ impl TestApp {
     /// Starts the server over `store` and waits until its table is loaded.
     pub async fn on_store(db: Option<TestDatabase>, store: Store, options: Options) -> TestApp {
         let clock = Clock::manual(t0());
-        let server = Server::bind(
+        let mut server = Server::bind(
             "127.0.0.1:0".parse().unwrap(),
             store.clone(),
             clock.clone(),
@@ -100,7 +106,14 @@ impl TestApp {
         )
         .await
         .unwrap();
+        if options.metrics {
+            server = server
+                .with_metrics_listener("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+        }
         let base = format!("http://{}", server.local_addr());
+        let metrics_base = server.metrics_addr().map(|addr| format!("http://{addr}"));
         let state = server.state();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(server.run(async move {
@@ -116,6 +129,7 @@ impl TestApp {
             clock,
             state,
             base,
+            metrics_base,
             client,
             shutdown: Some(shutdown),
             handle: Some(handle),
@@ -207,6 +221,7 @@ pub struct ServeProcess {
     pub base: String,
     pub client: reqwest::Client,
     redirects: std::sync::atomic::AtomicU64,
+    log: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServeProcess {
@@ -235,8 +250,14 @@ impl ServeProcess {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
         };
-        // Keep draining the log so the process never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep reading the log so the process never blocks on a full pipe.
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                kept.lock().unwrap().push(line);
+            }
+        });
         let server = ServeProcess {
             child,
             base: format!("http://{addr}"),
@@ -246,6 +267,7 @@ impl ServeProcess {
                 .build()
                 .unwrap(),
             redirects: Default::default(),
+            log,
         };
         eventually("the server is ready", Duration::from_secs(30), || async {
             server
@@ -282,6 +304,11 @@ impl ServeProcess {
     pub async fn location(&self, slug: &str) -> Option<String> {
         let response = self.get(&format!("/{slug}")).await;
         header(&response, "location").map(str::to_owned)
+    }
+
+    /// The log lines written since start-up (after the address line).
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 
     fn signal(&self, signal: &str) {
