@@ -23,6 +23,10 @@ pub struct Cli {
 /// Settings every command shares: where the data is and what the public address is.
 #[derive(Debug, Args)]
 pub struct InstanceArgs {
+    /// A TOML file of settings, named like the flags in snake_case (`base_url = "…"`).
+    /// Flags and environment variables take precedence over it.
+    #[arg(long, global = true, env = "QRLINK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Directory of the embedded SQLite database (created and migrated on first use).
     #[arg(
         long,
@@ -41,6 +45,16 @@ pub struct InstanceArgs {
         value_name = "URL"
     )]
     pub database_url: Option<String>,
+    /// A file holding the PostgreSQL URL, such as a mounted Kubernetes Secret; keeps the
+    /// password out of the environment and the process list.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL_FILE",
+        value_name = "FILE",
+        conflicts_with = "database_url"
+    )]
+    pub database_url_file: Option<PathBuf>,
     /// The public base URL that short links and QR codes start with. Targets under it are
     /// refused, as they would loop.
     #[arg(

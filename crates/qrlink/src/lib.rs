@@ -2,12 +2,12 @@
 //! ends over `qrlink-core`.
 
 pub mod cli;
+pub mod config;
 pub mod instance;
 pub mod link_cmd;
 pub mod qr_cmd;
 pub mod server;
 
-use clap::Parser;
 use qrlink_core::clock::Clock;
 use qrlink_core::store::Store;
 
@@ -86,7 +86,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Parses the process's arguments and runs them.
 pub async fn main() -> anyhow::Result<()> {
-    run(Cli::parse()).await
+    run(config::load(std::env::args_os().collect())?).await
 }
 
 fn init_logging(format: &str) {
