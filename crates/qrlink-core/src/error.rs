@@ -60,6 +60,9 @@ pub enum Error {
     SchemaTooNew { found: i64, known: i64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The in-memory redirect table addresses its text with 32-bit offsets.
+    #[error("the redirect table is full: slugs and targets would take more than 4 GiB of memory")]
+    TableFull,
 }
 
 impl Error {
@@ -74,6 +77,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::Database(_) => "database_unavailable",
+            Error::TableFull => "table_full",
         }
     }
 

@@ -311,31 +311,35 @@ pub struct LinkState<'a> {
 impl Link {
     /// Evaluates the schedule at `at`: entries at or before `at` apply in order.
     pub fn state_at(&self, at: Timestamp) -> LinkState<'_> {
-        state_at(
+        let (target, status) = state_at(
             &self.target,
             self.status,
             self.schedule.iter().map(|e| (e.at, &e.action)),
             at,
-        )
+            |target| target,
+        );
+        LinkState { target, status }
     }
 }
 
 /// The one schedule evaluation, shared by stored links and the in-memory redirect table.
-/// `schedule` is ordered by time.
-pub(crate) fn state_at<'a>(
-    target: &'a TargetUrl,
+/// `schedule` is ordered by time; `view` turns a scheduled target into the caller's form of
+/// a target (the table keeps its targets as text).
+pub(crate) fn state_at<'a, T: ?Sized>(
+    target: &'a T,
     status: LinkStatus,
     schedule: impl Iterator<Item = (Timestamp, &'a ScheduledAction)>,
     at: Timestamp,
-) -> LinkState<'a> {
-    let mut state = LinkState { target, status };
+    view: impl Fn(&'a TargetUrl) -> &'a T,
+) -> (&'a T, LinkStatus) {
+    let (mut target, mut status) = (target, status);
     for (_, action) in schedule.take_while(|(entry_at, _)| *entry_at <= at) {
         match action {
-            ScheduledAction::Target { target } => state.target = target,
-            ScheduledAction::Retire => state.status = LinkStatus::Retired,
+            ScheduledAction::Target { target: scheduled } => target = view(scheduled),
+            ScheduledAction::Retire => status = LinkStatus::Retired,
         }
     }
-    state
+    (target, status)
 }
 
 /// A link to be created. Fields are already validated by their types.

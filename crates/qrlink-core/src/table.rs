@@ -2,12 +2,13 @@
 //! on the database and known links keep working while it is down (R-FWD-10).
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use jiff::Timestamp;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::link::{LinkId, LinkStatus, RedirectStatus, ScheduledAction, state_at};
 use crate::slug::MAX_SLUG_LEN;
 use crate::store::Store;
@@ -50,11 +51,11 @@ pub enum Resolution {
 }
 
 /// Slug → route, shared by all request handlers. Reads take a read lock for a hash lookup;
-/// writes come only from following the change feed.
+/// writes come only from loading and following the change feed. The layout is compact
+/// because it holds every link (see [`Routes`]).
 #[derive(Debug, Default)]
 pub struct RedirectTable {
-    /// foldhash: fast, and seeded per process, so colliding slugs cannot be precomputed.
-    routes: RwLock<HashMap<Box<str>, Route, foldhash::fast::RandomState>>,
+    routes: RwLock<Routes>,
     loaded: AtomicBool,
     database_reachable: AtomicBool,
     cursor: AtomicI64,
@@ -77,12 +78,22 @@ impl RedirectTable {
         self.database_reachable.load(Ordering::Acquire)
     }
 
+    /// How many slugs (current ones and aliases) the table holds.
     pub fn len(&self) -> usize {
-        self.routes.read().expect("redirect table poisoned").len()
+        self.read().slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Bytes the table has reserved on the heap, for measuring its footprint.
+    pub fn heap_bytes(&self) -> usize {
+        self.read().heap_bytes()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Routes> {
+        self.routes.read().expect("redirect table poisoned")
     }
 
     /// Resolves the path segment after `/`. Case folding is ASCII only; a path with any other
@@ -99,53 +110,62 @@ impl RedirectTable {
         for (to, from) in folded.iter_mut().zip(bytes) {
             *to = from.to_ascii_lowercase();
         }
-        let key = std::str::from_utf8(&folded[..bytes.len()]).expect("ASCII is UTF-8");
-        let routes = self.routes.read().expect("redirect table poisoned");
-        let Some(route) = routes.get(key) else {
+        let routes = self.read();
+        let Some(index) = routes.find(&folded[..bytes.len()]) else {
             return if self.database_reachable() {
                 Resolution::NotFound
             } else {
                 Resolution::Unavailable
             };
         };
-        let state = state_at(
-            &route.target,
-            route.status,
-            route.schedule.iter().map(|(at, a)| (*at, a)),
+        let route = &routes.routes[index as usize];
+        let schedule = match route.flags & HAS_SCHEDULE {
+            0 => &[][..],
+            _ => &routes.schedules[&index][..],
+        };
+        let (target, status) = state_at(
+            routes.text(route.target()),
+            route.status(),
+            schedule.iter().map(|(at, action)| (*at, action)),
             now,
+            TargetUrl::as_str,
         );
-        if state.status == LinkStatus::Retired {
+        if status == LinkStatus::Retired {
             return Resolution::Retired {
                 link_id: route.link_id,
             };
         }
         let location = match query {
-            Some(query) if route.forward_query => state.target.with_forwarded_query(query),
-            _ => state.target.as_str().to_owned(),
+            Some(query) if route.flags & FORWARD_QUERY != 0 => {
+                crate::target::with_forwarded_query(target, query)
+            }
+            _ => target.to_owned(),
         };
         Resolution::Redirect {
             link_id: route.link_id,
             location,
-            status: route.redirect_status,
+            status: route.redirect_status(),
         }
     }
 
-    /// Loads every link. The change-feed cursor is read first, so a change committed while
-    /// loading is applied again by the next [`RedirectTable::catch_up`] rather than lost.
+    /// Loads every link, streamed from the database into a new table that then replaces the
+    /// old one. The change-feed cursor is read first, so a change committed while loading is
+    /// applied again by the next [`RedirectTable::catch_up`] rather than lost.
     pub async fn load(&self, store: &Store) -> Result<()> {
         let outcome = async {
             let cursor = store.latest_change().await?;
-            let all = store.all_routes().await?;
-            let mut routes = HashMap::with_capacity_and_hasher(
-                all.len(),
-                foldhash::fast::RandomState::default(),
-            );
-            for routed in all {
-                for slug in routed.slugs {
-                    routes.insert(slug, routed.route.clone());
-                }
-            }
-            *self.routes.write().expect("redirect table poisoned") = routes;
+            let mut fresh = Routes::default();
+            let mut full = Ok(());
+            store
+                .each_route(&mut |routed| {
+                    if full.is_ok() {
+                        full = fresh.upsert(&routed);
+                    }
+                })
+                .await?;
+            full?;
+            fresh.shrink_to_fit();
+            *self.routes.write().expect("redirect table poisoned") = fresh;
             self.cursor.store(cursor, Ordering::Release);
             Ok(())
         }
@@ -184,10 +204,9 @@ impl RedirectTable {
             {
                 let mut routes = self.routes.write().expect("redirect table poisoned");
                 for routed in &fresh {
-                    for slug in &routed.slugs {
-                        routes.insert(slug.clone(), routed.route.clone());
-                    }
+                    routes.upsert(routed)?;
                 }
+                routes.compact_if_wasteful();
             }
             changed += fresh.len();
             self.cursor.store(last, Ordering::Release);
@@ -207,5 +226,335 @@ impl RedirectTable {
                 }
             }
         }
+    }
+}
+
+/// A range of [`Routes::text`]. Offsets are 32-bit, so the text of all slugs and targets may
+/// take up to 4 GiB (a million links at the 4096-byte maximum target).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u16,
+}
+
+/// One slug (current or alias) and the route it reaches.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    slug_start: u32,
+    slug_len: u8,
+    route: u32,
+}
+
+/// One link: 16 bytes, its target's text in the arena.
+#[derive(Debug, Clone, Copy)]
+struct PackedRoute {
+    link_id: LinkId,
+    target_start: u32,
+    target_len: u16,
+    flags: u8,
+}
+
+const RETIRED: u8 = 1;
+const FORWARD_QUERY: u8 = 1 << 1;
+const HAS_SCHEDULE: u8 = 1 << 2;
+/// Two bits: 301, 302, 307, 308.
+const STATUS_SHIFT: u8 = 3;
+const STATUSES: [u16; 4] = [301, 302, 307, 308];
+
+impl PackedRoute {
+    fn target(&self) -> Span {
+        Span {
+            start: self.target_start,
+            len: self.target_len,
+        }
+    }
+
+    fn status(&self) -> LinkStatus {
+        if self.flags & RETIRED != 0 {
+            LinkStatus::Retired
+        } else {
+            LinkStatus::Active
+        }
+    }
+
+    fn redirect_status(&self) -> RedirectStatus {
+        let code = STATUSES[usize::from(self.flags >> STATUS_SHIFT & 0b11)];
+        RedirectStatus::parse(code).expect("one of the four redirect statuses")
+    }
+}
+
+/// The compact layout of the table. Each link is a 16-byte [`PackedRoute`]; each slug a
+/// 12-byte [`Slot`] in a hash table that stores no key of its own (it hashes and compares the
+/// slug's bytes in `text`); slugs and targets are stored once, back to back, in `text`; the
+/// few links with pending schedule entries keep them in `schedules`. Aliases share their
+/// link's route. Replaced targets leave garbage in `text`, reclaimed when it outweighs the
+/// live text.
+#[derive(Debug, Default)]
+struct Routes {
+    slots: hashbrown::HashTable<Slot>,
+    routes: Vec<PackedRoute>,
+    text: String,
+    schedules: HashMap<u32, Box<[(Timestamp, ScheduledAction)]>, foldhash::fast::RandomState>,
+    /// Bytes of `text` no route or slot refers to any more.
+    garbage: usize,
+    /// foldhash: fast, and seeded per process, so colliding slugs cannot be precomputed.
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Routes {
+    fn text(&self, span: Span) -> &str {
+        let start = span.start as usize;
+        &self.text[start..start + usize::from(span.len)]
+    }
+
+    fn slug(&self, slot: &Slot) -> &[u8] {
+        slot_slug(&self.text, slot)
+    }
+
+    fn hash(&self, slug: &[u8]) -> u64 {
+        self.hasher.hash_one(slug)
+    }
+
+    /// The route of a lowercase slug.
+    fn find(&self, slug: &[u8]) -> Option<u32> {
+        self.slots
+            .find(self.hash(slug), |slot| self.slug(slot) == slug)
+            .map(|slot| slot.route)
+    }
+
+    fn push_text(&mut self, text: &str) -> Result<u32> {
+        let start = u32::try_from(self.text.len()).map_err(|_| Error::TableFull)?;
+        if u32::try_from(self.text.len() + text.len()).is_err() {
+            return Err(Error::TableFull);
+        }
+        self.text.push_str(text);
+        Ok(start)
+    }
+
+    /// Adds a link or replaces what the table knows of it, and adds any slug it did not have.
+    /// A link is found by any of its slugs: they are never freed nor given to another link.
+    fn upsert(&mut self, routed: &RoutedLink) -> Result<()> {
+        let route = &routed.route;
+        let target = route.target.as_str();
+        let code = route.redirect_status.code();
+        let status_bits = STATUSES.iter().position(|&c| c == code).unwrap_or(1) as u8;
+        let mut flags = status_bits << STATUS_SHIFT;
+        if route.status == LinkStatus::Retired {
+            flags |= RETIRED;
+        }
+        if route.forward_query {
+            flags |= FORWARD_QUERY;
+        }
+        if !route.schedule.is_empty() {
+            flags |= HAS_SCHEDULE;
+        }
+        let lowercase: Vec<String> = routed
+            .slugs
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        let existing = lowercase.iter().find_map(|s| self.find(s.as_bytes()));
+        // A change that kept the target (a rename, a lock) keeps its text.
+        let unchanged = existing
+            .map(|i| self.routes[i as usize])
+            .filter(|old| self.text(old.target()) == target);
+        let target_start = match unchanged {
+            Some(old) => old.target_start,
+            None => self.push_text(target)?,
+        };
+        let packed = PackedRoute {
+            link_id: route.link_id,
+            target_start,
+            // A stored target has at most 4096 bytes (R-LNK-2).
+            target_len: u16::try_from(target.len()).map_err(|_| Error::TableFull)?,
+            flags,
+        };
+        let index = match existing {
+            Some(index) => {
+                if unchanged.is_none() {
+                    self.garbage += usize::from(self.routes[index as usize].target_len);
+                }
+                self.routes[index as usize] = packed;
+                index
+            }
+            None => {
+                let index = u32::try_from(self.routes.len()).map_err(|_| Error::TableFull)?;
+                self.routes.push(packed);
+                index
+            }
+        };
+        if route.schedule.is_empty() {
+            self.schedules.remove(&index);
+        } else {
+            self.schedules.insert(index, route.schedule.clone());
+        }
+        for slug in &lowercase {
+            if self.find(slug.as_bytes()).is_some() {
+                continue;
+            }
+            let slot = Slot {
+                slug_start: self.push_text(slug)?,
+                // Slugs have at most MAX_SLUG_LEN (64) bytes.
+                slug_len: u8::try_from(slug.len()).map_err(|_| Error::TableFull)?,
+                route: index,
+            };
+            let hash = self.hash(slug.as_bytes());
+            self.slots
+                .insert_unique(hash, slot, rehash(&self.hasher, &self.text));
+        }
+        Ok(())
+    }
+
+    /// Rewrites `text` without its garbage once the garbage outweighs the live text.
+    fn compact_if_wasteful(&mut self) {
+        if self.garbage < (1 << 20) || self.garbage < self.text.len() / 2 {
+            return;
+        }
+        let mut text = String::with_capacity(self.text.len() - self.garbage);
+        for route in &mut self.routes {
+            let start = route.target_start as usize;
+            let moved = &self.text[start..start + usize::from(route.target_len)];
+            route.target_start = text.len() as u32;
+            text.push_str(moved);
+        }
+        for slot in self.slots.iter_mut() {
+            let start = slot.slug_start as usize;
+            let moved = &self.text[start..start + usize::from(slot.slug_len)];
+            slot.slug_start = text.len() as u32;
+            text.push_str(moved);
+        }
+        self.text = text;
+        self.garbage = 0;
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.routes.shrink_to_fit();
+        self.text.shrink_to_fit();
+        self.slots.shrink_to_fit(rehash(&self.hasher, &self.text));
+    }
+
+    fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        // hashbrown keeps one control byte per bucket besides the entry.
+        let slots = self.slots.capacity() * (size_of::<Slot>() + 1);
+        let routes = self.routes.capacity() * size_of::<PackedRoute>();
+        let schedules: usize = self
+            .schedules
+            .values()
+            .map(|s| s.len() * size_of::<(Timestamp, ScheduledAction)>())
+            .sum::<usize>()
+            + self.schedules.capacity() * (size_of::<(u32, Box<[u8]>)>() + 1);
+        slots + routes + self.text.capacity() + schedules
+    }
+}
+
+fn slot_slug<'a>(text: &'a str, slot: &Slot) -> &'a [u8] {
+    let start = slot.slug_start as usize;
+    &text.as_bytes()[start..start + usize::from(slot.slug_len)]
+}
+
+/// How hashbrown re-hashes a slot when it grows: by the slug's bytes in the text.
+fn rehash<'a>(
+    hasher: &'a foldhash::fast::RandomState,
+    text: &'a str,
+) -> impl Fn(&Slot) -> u64 + 'a {
+    move |slot| hasher.hash_one(slot_slug(text, slot))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_takes_16_bytes_and_a_slot_12() {
+        assert_eq!(std::mem::size_of::<PackedRoute>(), 16);
+        assert_eq!(std::mem::size_of::<Slot>(), 12);
+    }
+
+    fn routed(id: i64, slugs: &[&str], target: &str) -> RoutedLink {
+        RoutedLink {
+            slugs: slugs.iter().map(|s| Box::from(*s)).collect(),
+            route: Route {
+                link_id: LinkId(id),
+                target: TargetUrl::from_stored(target.to_owned()),
+                status: LinkStatus::Active,
+                redirect_status: RedirectStatus::parse(308).unwrap(),
+                forward_query: true,
+                schedule: Box::new([]),
+            },
+        }
+    }
+
+    fn loaded(routes: Routes) -> RedirectTable {
+        let table = RedirectTable::new();
+        *table.routes.write().unwrap() = routes;
+        table.loaded.store(true, Ordering::Release);
+        table.database_reachable.store(true, Ordering::Release);
+        table
+    }
+
+    fn location(table: &RedirectTable, slug: &str) -> Option<String> {
+        match table.resolve(slug, Some("a=1"), Timestamp::UNIX_EPOCH) {
+            Resolution::Redirect {
+                location, status, ..
+            } => {
+                assert_eq!(status.code(), 308, "the packed status comes back");
+                Some(location)
+            }
+            _ => None,
+        }
+    }
+
+    /// Many re-points leave garbage text behind; compaction reclaims it and every slug,
+    /// alias included, still reaches its link's latest target.
+    #[test]
+    fn re_pointed_links_keep_resolving_through_compaction() {
+        let mut routes = Routes::default();
+        routes
+            .upsert(&routed(1, &["one"], "https://a.example/1"))
+            .unwrap();
+        routes
+            .upsert(&routed(2, &["two"], "https://a.example/2"))
+            .unwrap();
+        let long = "x".repeat(4000);
+        let mut compactions = 0;
+        for round in 0..600 {
+            let target = format!("https://b.example/{round}/{long}");
+            // Renamed once along the way: the old slug stays as an alias.
+            let slugs: &[&str] = if round < 300 {
+                &["one"]
+            } else {
+                &["one", "uno"]
+            };
+            routes.upsert(&routed(1, slugs, &target)).unwrap();
+            let before = routes.garbage;
+            routes.compact_if_wasteful();
+            if routes.garbage < before {
+                compactions += 1;
+            }
+        }
+        assert!(compactions > 0, "the garbage was reclaimed");
+        assert!(
+            routes.text.len() - routes.garbage < 3 * 4100,
+            "the live text is one target per link and the slugs"
+        );
+        assert!(
+            routes.text.len() < (2 << 20) + 3 * 4100,
+            "garbage never grows past its threshold (1 MiB or half the text)"
+        );
+        assert_eq!(routes.routes.len(), 2, "a re-point replaces, never adds");
+        let table = loaded(routes);
+        let latest = format!("https://b.example/599/{long}?a=1");
+        assert_eq!(location(&table, "one"), Some(latest.clone()));
+        assert_eq!(location(&table, "UNO"), Some(latest));
+        assert_eq!(
+            location(&table, "two").as_deref(),
+            Some("https://a.example/2?a=1")
+        );
+        assert_eq!(
+            table.resolve("three", None, Timestamp::UNIX_EPOCH),
+            Resolution::NotFound
+        );
+        assert_eq!(table.len(), 3, "three slugs: one, uno, two");
     }
 }

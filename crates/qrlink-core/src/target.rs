@@ -148,24 +148,29 @@ impl TargetUrl {
     /// The `Location` for a request whose query is forwarded (R-FWD-8): the request's
     /// parameters come after the target's own, and the target's fragment stays at the end.
     pub fn with_forwarded_query(&self, query: &str) -> String {
-        if query.is_empty() {
-            return self.0.to_string();
-        }
-        let (before_fragment, fragment) = match self.0.find('#') {
-            Some(i) => self.0.split_at(i),
-            None => (&*self.0, ""),
-        };
-        let joiner = if before_fragment.contains('?') {
-            if before_fragment.ends_with('?') || before_fragment.ends_with('&') {
-                ""
-            } else {
-                "&"
-            }
-        } else {
-            "?"
-        };
-        format!("{before_fragment}{joiner}{query}{fragment}")
+        with_forwarded_query(&self.0, query)
     }
+}
+
+/// `target` with the visitor's query string appended (R-FWD-3), before any fragment.
+pub(crate) fn with_forwarded_query(target: &str, query: &str) -> String {
+    if query.is_empty() {
+        return target.to_owned();
+    }
+    let (before_fragment, fragment) = match target.find('#') {
+        Some(i) => target.split_at(i),
+        None => (target, ""),
+    };
+    let joiner = if before_fragment.contains('?') {
+        if before_fragment.ends_with('?') || before_fragment.ends_with('&') {
+            ""
+        } else {
+            "&"
+        }
+    } else {
+        "?"
+    };
+    format!("{before_fragment}{joiner}{query}{fragment}")
 }
 
 impl std::fmt::Display for TargetUrl {

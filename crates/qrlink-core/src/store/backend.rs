@@ -417,36 +417,41 @@ impl Backend {
         Ok(rows.into_iter().map(|(id, link)| (id, LinkId(link))).collect())
     }
 
-    /// Routes of one link, or of all when `only` is `None`, in three queries whatever the count.
-    pub(super) async fn routes(&self, only: Option<LinkId>) -> Result<Vec<RoutedLink>> {
+    /// The route of one link, or of every link when `only` is `None`, streamed to `each` in
+    /// link order: one query over links and their slugs, read row by row, and the (few)
+    /// pending schedule entries read beforehand.
+    pub(super) async fn each_route(
+        &self,
+        only: Option<LinkId>,
+        each: &mut (dyn FnMut(RoutedLink) + Send),
+    ) -> Result<()> {
+        use futures_util::TryStreamExt;
         let mut conn = self.pool.acquire().await?;
-        let filter = only.map(|id| id.0);
-        let links = sqlx::query(
-            "SELECT id, target, status, redirect_status, forward_query FROM links WHERE ($1 IS NULL OR id = $1) ORDER BY id",
-        )
-        .bind(filter)
-        .fetch_all(&mut *conn)
-        .await?;
-        let slugs: Vec<(i64, String)> =
-            sqlx::query_as("SELECT link_id, slug FROM slugs WHERE ($1 IS NULL OR link_id = $1) ORDER BY link_id")
-                .bind(filter)
-                .fetch_all(&mut *conn)
-                .await?;
+        let only = only.map(|id| id.0);
         let schedule: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
             "SELECT link_id, at, target FROM schedule WHERE ($1 IS NULL OR link_id = $1) ORDER BY link_id, at, id",
         )
-        .bind(filter)
+        .bind(only)
         .fetch_all(&mut *conn)
         .await?;
-        let mut routed = Vec::with_capacity(links.len());
-        let mut slugs = slugs.into_iter().peekable();
         let mut schedule = schedule.into_iter().peekable();
-        for row in links {
+        let mut rows = sqlx::query(
+            "SELECT l.id, l.target, l.status, l.redirect_status, l.forward_query, s.slug
+             FROM links l JOIN slugs s ON s.link_id = l.id
+             WHERE ($1 IS NULL OR l.id = $1) ORDER BY l.id",
+        )
+        .bind(only)
+        .fetch(&mut *conn);
+        let mut current: Option<RoutedLink> = None;
+        while let Some(row) = rows.try_next().await? {
             let id: i64 = row.try_get("id")?;
-            // Rows of the three queries come ordered by link id; walk them side by side.
-            let mut link_slugs = Vec::new();
-            while let Some((_, slug)) = slugs.next_if(|(link, _)| *link <= id) {
-                link_slugs.push(slug.into_boxed_str());
+            let slug: String = row.try_get("slug")?;
+            if let Some(routed) = current.as_mut().filter(|r| r.route.link_id.0 == id) {
+                routed.slugs.push(slug.into_boxed_str());
+                continue;
+            }
+            if let Some(done) = current.take() {
+                each(done);
             }
             let mut entries = Vec::new();
             while let Some((link, at, target)) = schedule.next_if(|(link, _, _)| *link <= id) {
@@ -454,21 +459,32 @@ impl Backend {
                     entries.push((timestamp(at), scheduled_action(target)));
                 }
             }
-            let status: String = row.try_get("status")?;
-            routed.push(RoutedLink {
-                slugs: link_slugs,
-                route: Route {
-                    link_id: LinkId(id),
-                    target: TargetUrl::from_stored(row.try_get("target")?),
-                    status: LinkStatus::from_stored(&status),
-                    redirect_status: RedirectStatus::from_stored(row.try_get("redirect_status")?),
-                    forward_query: row.try_get("forward_query")?,
-                    schedule: entries.into_boxed_slice(),
-                },
-            });
+            current = Some(route_from_row(&row, vec![slug.into_boxed_str()], entries)?);
         }
-        Ok(routed)
+        if let Some(done) = current {
+            each(done);
+        }
+        Ok(())
     }
+}
+
+fn route_from_row(
+    row: &<Db as sqlx::Database>::Row,
+    slugs: Vec<Box<str>>,
+    schedule: Vec<(Timestamp, ScheduledAction)>,
+) -> Result<RoutedLink> {
+    let status: String = row.try_get("status")?;
+    Ok(RoutedLink {
+        slugs,
+        route: Route {
+            link_id: LinkId(row.try_get("id")?),
+            target: TargetUrl::from_stored(row.try_get("target")?),
+            status: LinkStatus::from_stored(&status),
+            redirect_status: RedirectStatus::from_stored(row.try_get("redirect_status")?),
+            forward_query: row.try_get("forward_query")?,
+            schedule: schedule.into_boxed_slice(),
+        },
+    })
 }
 
 fn scheduled_action(target: Option<String>) -> ScheduledAction {

@@ -478,13 +478,17 @@ impl Store {
         dispatch!(self.changes_after(cursor, limit))
     }
 
-    /// What the redirect table needs of every link.
-    pub async fn all_routes(&self) -> Result<Vec<RoutedLink>> {
-        dispatch!(self.routes(None))
+    /// Streams the routes of every link to `each`, one link at a time, without holding them
+    /// all in memory.
+    pub async fn each_route(&self, each: &mut (dyn FnMut(RoutedLink) + Send)) -> Result<()> {
+        dispatch!(self.each_route(None, each))
     }
 
+    /// What the redirect table needs of one link; `None` if there is no such link.
     pub async fn route(&self, link_id: LinkId) -> Result<Option<RoutedLink>> {
-        Ok(dispatch!(self.routes(Some(link_id)))?.pop())
+        let mut found = None;
+        dispatch!(self.each_route(Some(link_id), &mut |routed| found = Some(routed)))?;
+        Ok(found)
     }
 }
 

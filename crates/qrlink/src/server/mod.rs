@@ -369,7 +369,11 @@ async fn follow_changes(state: Arc<AppState>, poll: Duration, mut stop: watch::R
         }
         if migrated && !state.table.is_loaded() {
             match state.table.load(&state.store).await {
-                Ok(()) => tracing::info!(links = state.table.len(), "redirect table loaded; ready"),
+                Ok(()) => tracing::info!(
+                    slugs = state.table.len(),
+                    table_bytes = state.table.heap_bytes(),
+                    "redirect table loaded; ready"
+                ),
                 Err(error) => {
                     state.metrics.database_error(DbOperation::Load);
                     tracing::warn!(%error, "cannot load the redirect table yet; retrying")
