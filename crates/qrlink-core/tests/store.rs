@@ -57,6 +57,7 @@ conformance!(
     several_processes_can_migrate_at_once,
     a_schema_newer_than_the_binary_is_refused,
     an_sqlite_backup_is_consistent_and_checked,
+    a_bulk_creation_is_all_or_nothing,
 );
 
 fn t0() -> Timestamp {
@@ -859,4 +860,44 @@ async fn an_sqlite_backup_is_consistent_and_checked(db: &TestDatabase) {
             assert!(!file.exists());
         }
     }
+}
+
+async fn a_bulk_creation_is_all_or_nothing(db: &TestDatabase) {
+    let store = &db.store;
+    let policy = policy();
+    let new = |s: Option<&str>, n: u32| {
+        let target = TargetUrl::parse(&format!("https://example.org/{n}"), &policy).unwrap();
+        NewLink::new(s.map(|s| Slug::parse(s).unwrap()), target)
+    };
+    create(store, "taken", "https://example.org/taken").await;
+    let refused = store
+        .create_links(
+            &[new(Some("fresh"), 1), new(None, 2), new(Some("TAKEN"), 3)],
+            &alice(),
+            t0(),
+        )
+        .await;
+    assert!(matches!(refused, Err(Error::SlugTaken(_))), "{refused:?}");
+    let all = store
+        .list_links(&LinkQuery {
+            limit: 100,
+            ..LinkQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "nothing of the refused batch was stored");
+
+    let batch: Vec<NewLink> = (0..250).map(|n| new(None, n)).collect();
+    store.create_links(&batch, &alice(), t0()).await.unwrap();
+    let all = store
+        .list_links(&LinkQuery {
+            limit: 1000,
+            ..LinkQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 251);
+    let table = RedirectTable::new();
+    table.load(store).await.unwrap();
+    assert_eq!(table.len(), 251, "each has a route");
 }

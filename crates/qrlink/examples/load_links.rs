@@ -6,6 +6,7 @@
 use qrlink_core::base_url::BaseUrl;
 use qrlink_core::clock::Clock;
 use qrlink_core::link::{Actor, Interface, NewLink};
+use qrlink_core::slug::Slug;
 use qrlink_core::store::{Store, StoreLocation};
 use qrlink_core::target::{TargetPolicy, TargetUrl};
 
@@ -23,15 +24,27 @@ async fn main() -> anyhow::Result<()> {
     };
     let actor = Actor::new("bench", Interface::Cli);
     let clock = Clock::system();
+    // Batches of 10,000 links per transaction: the bulk path, as an import takes it.
+    let mut slugs = std::collections::HashSet::with_capacity(count);
+    let mut batch = Vec::with_capacity(10_000);
+    let mut rng = rand::rng();
     for i in 0..count {
         let target = TargetUrl::parse(
             &format!("https://example.org/talks/{i}?utm_source=qr"),
             &policy,
         )?;
-        let link = store
-            .create_link(&NewLink::new(None, target), &actor, clock.now())
-            .await?;
-        println!("{}", link.slug);
+        let slug = loop {
+            let slug = Slug::generate(&mut rng);
+            if slugs.insert(slug.clone()) {
+                break slug;
+            }
+        };
+        println!("{slug}");
+        batch.push(NewLink::new(Some(slug), target));
+        if batch.len() == 10_000 || i + 1 == count {
+            store.create_links(&batch, &actor, clock.now()).await?;
+            batch.clear();
+        }
     }
     store.close().await;
     Ok(())

@@ -101,37 +101,20 @@ impl Backend {
 
     pub(super) async fn create_link(&self, new: &NewLink, actor: &Actor, now: Timestamp) -> Result<Link> {
         let mut tx = self.begin_write().await?;
-        let slug = match &new.slug {
-            Some(slug) => slug.clone(),
-            None => free_generated_slug(&mut tx).await?,
-        };
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO links (slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'active', FALSE, $5, $6, $7, $7) RETURNING id",
-        )
-        .bind(slug.as_str())
-        .bind(new.target.as_str())
-        .bind(&new.title)
-        .bind(&new.notes)
-        .bind(i64::from(new.redirect_status.code()))
-        .bind(new.forward_query)
-        .bind(micros(now))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| slug_taken(e, &slug))?;
-        let id = LinkId(id);
-        sqlx::query("INSERT INTO slugs (slug, link_id) VALUES ($1, $2)")
-            .bind(slug.as_str())
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| slug_taken(e, &slug))?;
-        replace_tags(&mut tx, id, &new.tags).await?;
-        let created = Change::Created { slug: slug.to_string(), target: new.target.to_string() };
-        record(&mut tx, id, now, actor, &created, None).await?;
+        let id = insert_link(&mut tx, new, actor, now).await?;
         let link = load_link(&mut tx, id).await?;
         tx.commit().await?;
         Ok(link)
+    }
+
+    /// Creates all the links or none, in one transaction.
+    pub(super) async fn create_links(&self, links: &[NewLink], actor: &Actor, now: Timestamp) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for new in links {
+            insert_link(&mut tx, new, actor, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(super) async fn link(&self, slug: &Slug) -> Result<Link> {
@@ -466,6 +449,38 @@ impl Backend {
         }
         Ok(())
     }
+}
+
+async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp) -> Result<LinkId> {
+    let slug = match &new.slug {
+        Some(slug) => slug.clone(),
+        None => free_generated_slug(tx).await?,
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO links (slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'active', FALSE, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(slug.as_str())
+    .bind(new.target.as_str())
+    .bind(&new.title)
+    .bind(&new.notes)
+    .bind(i64::from(new.redirect_status.code()))
+    .bind(new.forward_query)
+    .bind(micros(now))
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| slug_taken(e, &slug))?;
+    let id = LinkId(id);
+    sqlx::query("INSERT INTO slugs (slug, link_id) VALUES ($1, $2)")
+        .bind(slug.as_str())
+        .bind(id.0)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| slug_taken(e, &slug))?;
+    replace_tags(tx, id, &new.tags).await?;
+    let created = Change::Created { slug: slug.to_string(), target: new.target.to_string() };
+    record(tx, id, now, actor, &created, None).await?;
+    Ok(id)
 }
 
 fn route_from_row(

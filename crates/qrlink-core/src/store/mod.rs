@@ -328,6 +328,17 @@ impl Store {
         dispatch!(self.create_link(new, actor, now))
     }
 
+    /// Creates many links in one transaction: all of them, or none if one fails (a taken
+    /// slug, say). The bulk path for imports and benchmarks.
+    pub async fn create_links(
+        &self,
+        links: &[NewLink],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        dispatch!(self.create_links(links, actor, now))
+    }
+
     /// The link with this slug, current or alias.
     pub async fn link(&self, slug: &Slug) -> Result<Link> {
         dispatch!(self.link(slug))
