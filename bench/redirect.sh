@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Redirect benchmark (R-PERF-1): qrlink against a bare hyper server that answers every request
 # with a constant 302 (../shared/bench/hyper-baseline), on loopback, same load generator and
-# settings, run alternately. Prints requests/s and p99 of each run and the ratio of medians.
+# settings, run alternately. Prints requests/s and p99 of each run and the ratio of medians,
+# and for qrlink: start-up time to ready, the redirect table's heap bytes per link, resident
+# memory after loading and after the load test (R-PERF-2, R-PERF-4), and how long listing
+# and searching links takes at this size (`qrlink link list`, process start included).
 #
 #   bench/redirect.sh [LINKS=10000] [ROUNDS=3] [DURATION=8s]
 #
@@ -30,13 +33,25 @@ start=$(date +%s)
 target/release/examples/load_links "$work/data" "$links" > "$work/slugs.txt"
 echo "loaded in $(( $(date +%s) - start )) s"
 
-QRLINK_LOG=warn target/release/qrlink --data-dir "$work/data" serve --listen "127.0.0.1:$qrlink_port" &
-pids+=($!)
+now_ms() { date +%s%3N; }
+started=$(now_ms)
+QRLINK_LOG=info target/release/qrlink --data-dir "$work/data" serve --listen "127.0.0.1:$qrlink_port" 2> "$work/serve.log" &
+qrlink_pid=$!
+pids+=($qrlink_pid)
 target/bench/release/hyper-baseline "$baseline_port" > /dev/null &
 pids+=($!)
-for _ in $(seq 1 100); do
+for _ in $(seq 1 1200); do
   curl -fs "http://127.0.0.1:$qrlink_port/_/health/ready" >/dev/null && break
-  sleep 0.1
+  sleep 0.05
+done
+echo "start-up to ready: $(( $(now_ms) - started )) ms"
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$qrlink_pid/status"; }
+table_bytes=$(grep -o 'table_bytes=[0-9]*' "$work/serve.log" | cut -d= -f2)
+echo "redirect table: $table_bytes heap bytes, $(( table_bytes / links )) per link; RSS after load $(( $(rss_kib) / 1024 )) MiB"
+for query in "" "--search talks/4242" "--search no-such-text"; do
+  t=$(now_ms)
+  target/release/qrlink --data-dir "$work/data" link list --limit 50 $query > /dev/null
+  echo "link list --limit 50 $query: $(( $(now_ms) - t )) ms"
 done
 curl -fs "http://127.0.0.1:$qrlink_port/_/health/ready" >/dev/null
 sample=$(head -n 1 "$work/slugs.txt")
@@ -56,6 +71,8 @@ for round in $(seq 1 "$rounds"); do
   run baseline "$baseline_port" | tee -a "$work/results"
   run qrlink "$qrlink_port" | tee -a "$work/results"
 done
+
+echo "RSS after the load test: $(( $(rss_kib) / 1024 )) MiB"
 
 python3 - "$work/results" "$links" <<'PY'
 import re, statistics, sys
