@@ -600,6 +600,33 @@ async fn listing_searches_filters_and_pages_by_keyset(db: &TestDatabase) {
         store.list_links(&query("_")).await.unwrap().is_empty(),
         "`_` is literal, not a wildcard"
     );
+    let refused = store.list_links(&query("6\nhttps")).await;
+    assert!(
+        matches!(&refused, Err(Error::Invalid(i)) if i.field == "search"),
+        "a line break could match across two fields: {refused:?}"
+    );
+    // The search index follows edits: a new title and a new slug are found, old ones not.
+    let details = LinkDetails {
+        title: Some("Poster for the lobby".into()),
+        ..LinkDetails::default()
+    };
+    store
+        .update_details(&slug("link-1"), &details, &alice(), t0())
+        .await
+        .unwrap();
+    store
+        .rename(&slug("link-3"), &slug("lobby-flyer"), &alice(), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        slugs(store.list_links(&query("LOBBY")).await.unwrap()),
+        ["link-1", "lobby-flyer"]
+    );
+    assert_eq!(
+        slugs(store.list_links(&query("odd item")).await.unwrap()),
+        ["link-5", "lobby-flyer"],
+        "link-1 lost its old title; link-3 kept its title under its new slug"
+    );
     let late_active = LinkQuery {
         tag: Some(Tag::parse("late").unwrap()),
         status: Some(LinkStatus::Active),
@@ -608,7 +635,7 @@ async fn listing_searches_filters_and_pages_by_keyset(db: &TestDatabase) {
     };
     assert_eq!(
         slugs(store.list_links(&late_active).await.unwrap()),
-        ["link-3", "link-4", "link-5"]
+        ["link-4", "link-5", "lobby-flyer"]
     );
 }
 

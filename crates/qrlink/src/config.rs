@@ -280,6 +280,16 @@ mod tests {
         assert!(error.contains("invalid database_url_file"), "{error}");
     }
 
+    /// The deployment's settings file uses only settings that exist, with valid values.
+    #[test]
+    fn the_kubernetes_config_file_is_valid() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/kubernetes/base/config.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let cli = load_with(&text, &["serve"]).unwrap();
+        assert!(serve_args(&cli).metrics_listen.is_some());
+    }
+
     /// The committed reference is what the code generates; `QRLINK_BLESS=1` rewrites it.
     #[test]
     fn the_configuration_reference_matches_the_code() {

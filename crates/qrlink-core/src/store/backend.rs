@@ -129,16 +129,28 @@ impl Backend {
             let escaped = s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             format!("%{escaped}%")
         });
-        let ids: Vec<i64> = sqlx::query_scalar(
+        // Each dialect's substring search goes through its trigram index (migration 3). The
+        // condition is left out rather than made `$1 IS NULL OR …`, which would keep a
+        // generic plan from using the index.
+        let search = match (DIALECT, &pattern) {
+            (_, None) => "$1 IS NULL",
+            (Dialect::Sqlite, Some(_)) => {
+                "l.id IN (SELECT rowid FROM links_search WHERE document LIKE $1 ESCAPE '\\')"
+            }
+            (Dialect::Postgres, Some(_)) => {
+                "lower(l.slug || chr(10) || l.title || chr(10) || l.target) LIKE $1 ESCAPE '\\'"
+            }
+        };
+        let sql = format!(
             "SELECT l.id FROM links l
-             WHERE ($1 IS NULL OR lower(l.slug) LIKE $1 ESCAPE '\\' OR lower(l.title) LIKE $1 ESCAPE '\\'
-                    OR lower(l.target) LIKE $1 ESCAPE '\\')
+             WHERE {search}
                AND ($2 IS NULL OR l.status = $2)
                AND ($3 IS NULL OR EXISTS (SELECT 1 FROM link_tags t WHERE t.link_id = l.id AND t.tag = $3))
                AND ($4 IS NULL OR l.slug > $4)
              ORDER BY l.slug
-             LIMIT $5",
-        )
+             LIMIT $5"
+        );
+        let ids: Vec<i64> = sqlx::query_scalar(&sql)
         .bind(pattern)
         .bind(query.status.map(LinkStatus::as_str))
         .bind(query.tag.as_ref().map(Tag::as_str))

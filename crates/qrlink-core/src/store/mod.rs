@@ -29,11 +29,18 @@ mod sqlite {
     use super::Dialect;
     type Db = sqlx::Sqlite;
     const DIALECT: Dialect = Dialect::Sqlite;
-    const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "links",
-        include_str!("../../migrations/sqlite/0001_links.sql"),
-    )];
+    const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "links",
+            include_str!("../../migrations/sqlite/0001_links.sql"),
+        ),
+        (
+            3,
+            "search",
+            include_str!("../../migrations/sqlite/0003_search.sql"),
+        ),
+    ];
     include!("backend.rs");
 }
 
@@ -52,6 +59,11 @@ mod postgres {
             "change_notify",
             include_str!("../../migrations/postgres/0002_change_notify.sql"),
         ),
+        (
+            3,
+            "search",
+            include_str!("../../migrations/postgres/0003_search.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -59,7 +71,7 @@ mod postgres {
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The PostgreSQL notification channel of the change feed (see migration 0002).
 const CHANGE_CHANNEL: &str = "qrlink_changes";
@@ -344,7 +356,18 @@ impl Store {
         dispatch!(self.link(slug))
     }
 
+    /// Links matching `query`, ordered by slug. A search with control characters is refused:
+    /// the search index separates fields with a newline, so none may be searched for.
     pub async fn list_links(&self, query: &LinkQuery) -> Result<Vec<Link>> {
+        if let Some(search) = &query.search
+            && search.chars().any(char::is_control)
+        {
+            return Err(crate::Error::invalid(
+                "search",
+                "no_control_characters",
+                "a search cannot contain control characters such as line breaks",
+            ));
+        }
         dispatch!(self.list_links(query))
     }
 
