@@ -60,6 +60,9 @@ pub enum Error {
     SchemaTooNew { found: i64, known: i64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite database, read in bulk at start-up (see `store::routes`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// The in-memory redirect table addresses its text with 32-bit offsets.
     #[error("the redirect table is full: slugs and targets would take more than 4 GiB of memory")]
     TableFull,
@@ -76,7 +79,7 @@ impl Error {
             Error::LockedRename(_) => "locked",
             Error::Conflict(_) => "conflict",
             Error::SchemaTooNew { .. } => "schema_too_new",
-            Error::Database(_) => "database_unavailable",
+            Error::Database(_) | Error::Sqlite(_) => "database_unavailable",
             Error::TableFull => "table_full",
         }
     }

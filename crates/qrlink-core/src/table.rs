@@ -1,6 +1,7 @@
 //! The in-memory redirect table: every slug and alias of every link, so a redirect never waits
 //! on the database and known links keep working while it is down (R-FWD-10).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::RwLock;
@@ -348,10 +349,14 @@ impl Routes {
         if !route.schedule.is_empty() {
             flags |= HAS_SCHEDULE;
         }
-        let lowercase: Vec<String> = routed
+        // Stored slugs are lowercase already (`Slug::parse`); only a stray one costs a copy.
+        let lowercase: Vec<Cow<'_, str>> = routed
             .slugs
             .iter()
-            .map(|s| s.to_ascii_lowercase())
+            .map(|s| match s.bytes().any(|b| b.is_ascii_uppercase()) {
+                true => Cow::Owned(s.to_ascii_lowercase()),
+                false => Cow::Borrowed(&**s),
+            })
             .collect();
         let existing = lowercase.iter().find_map(|s| self.find(s.as_bytes()));
         // A change that kept the target (a rename, a lock) keeps its text.

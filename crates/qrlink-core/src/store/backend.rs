@@ -11,8 +11,8 @@ use crate::link::{
     ScheduleEntry, ScheduledAction, Tag,
 };
 use crate::slug::Slug;
-use crate::store::{LinkQuery, SCHEMA_VERSION, TargetChange};
-use crate::table::{Route, RoutedLink};
+use crate::store::{LinkQuery, SCHEMA_VERSION, TargetChange, routes};
+use crate::table::RoutedLink;
 use crate::target::TargetUrl;
 
 type Conn = <Db as sqlx::Database>::Connection;
@@ -412,9 +412,8 @@ impl Backend {
         Ok(rows.into_iter().map(|(id, link)| (id, LinkId(link))).collect())
     }
 
-    /// The route of one link, or of every link when `only` is `None`, streamed to `each` in
-    /// link order: one query over links and their slugs, read row by row, and the (few)
-    /// pending schedule entries read beforehand.
+    /// The route of one link, or of every link when `only` is `None`, streamed to `each`.
+    /// (SQLite reads every link through `routes::each_sqlite_route` instead, see there.)
     pub(super) async fn each_route(
         &self,
         only: Option<LinkId>,
@@ -423,40 +422,23 @@ impl Backend {
         use futures_util::TryStreamExt;
         let mut conn = self.pool.acquire().await?;
         let only = only.map(|id| id.0);
-        let schedule: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
-            "SELECT link_id, at, target FROM schedule WHERE ($1 IS NULL OR link_id = $1) ORDER BY link_id, at, id",
-        )
-        .bind(only)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut schedule = schedule.into_iter().peekable();
-        let mut rows = sqlx::query(
-            "SELECT l.id, l.target, l.status, l.redirect_status, l.forward_query, s.slug
-             FROM links l JOIN slugs s ON s.link_id = l.id
-             WHERE ($1 IS NULL OR l.id = $1) ORDER BY l.id",
-        )
-        .bind(only)
-        .fetch(&mut *conn);
-        let mut current: Option<RoutedLink> = None;
+        let schedule = sqlx::query_as(routes::SCHEDULE_SQL).bind(only).fetch_all(&mut *conn).await?;
+        let mut assembler = routes::Assembler::new(schedule);
+        let mut rows = sqlx::query(routes::ROUTES_SQL).bind(only).fetch(&mut *conn);
         while let Some(row) = rows.try_next().await? {
-            let id: i64 = row.try_get("id")?;
-            let slug: String = row.try_get("slug")?;
-            if let Some(routed) = current.as_mut().filter(|r| r.route.link_id.0 == id) {
-                routed.slugs.push(slug.into_boxed_str());
-                continue;
-            }
-            if let Some(done) = current.take() {
+            let row = routes::RouteRow {
+                id: row.try_get("id")?,
+                target: row.try_get("target")?,
+                status: row.try_get("status")?,
+                redirect_status: row.try_get("redirect_status")?,
+                forward_query: row.try_get("forward_query")?,
+                slug: row.try_get("slug")?,
+            };
+            if let Some(done) = assembler.push(row) {
                 each(done);
             }
-            let mut entries = Vec::new();
-            while let Some((link, at, target)) = schedule.next_if(|(link, _, _)| *link <= id) {
-                if link == id {
-                    entries.push((timestamp(at), scheduled_action(target)));
-                }
-            }
-            current = Some(route_from_row(&row, vec![slug.into_boxed_str()], entries)?);
         }
-        if let Some(done) = current {
+        if let Some(done) = assembler.finish() {
             each(done);
         }
         Ok(())
@@ -495,24 +477,6 @@ async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp) 
     Ok(id)
 }
 
-fn route_from_row(
-    row: &<Db as sqlx::Database>::Row,
-    slugs: Vec<Box<str>>,
-    schedule: Vec<(Timestamp, ScheduledAction)>,
-) -> Result<RoutedLink> {
-    let status: String = row.try_get("status")?;
-    Ok(RoutedLink {
-        slugs,
-        route: Route {
-            link_id: LinkId(row.try_get("id")?),
-            target: TargetUrl::from_stored(row.try_get("target")?),
-            status: LinkStatus::from_stored(&status),
-            redirect_status: RedirectStatus::from_stored(row.try_get("redirect_status")?),
-            forward_query: row.try_get("forward_query")?,
-            schedule: schedule.into_boxed_slice(),
-        },
-    })
-}
 
 fn scheduled_action(target: Option<String>) -> ScheduledAction {
     match target {

@@ -25,6 +25,8 @@ enum Dialect {
     Postgres,
 }
 
+mod routes;
+
 mod sqlite {
     use super::Dialect;
     type Db = sqlx::Sqlite;
@@ -515,7 +517,13 @@ impl Store {
     /// Streams the routes of every link to `each`, one link at a time, without holding them
     /// all in memory.
     pub async fn each_route(&self, each: &mut (dyn FnMut(RoutedLink) + Send)) -> Result<()> {
-        dispatch!(self.each_route(None, each))
+        match self {
+            Store::Sqlite(backend) => {
+                let file = backend.pool.connect_options().get_filename().to_owned();
+                routes::each_sqlite_route(file, each).await
+            }
+            Store::Postgres(backend) => backend.each_route(None, each).await,
+        }
     }
 
     /// What the redirect table needs of one link; `None` if there is no such link.
