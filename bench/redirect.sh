@@ -7,6 +7,7 @@
 # and searching links takes at this size (`qrlink link list`, process start included).
 #
 #   bench/redirect.sh [LINKS=10000] [ROUNDS=3] [DURATION=8s]
+#   QRLINK_SERVE_ARGS="--flush-interval-ms 60000" bench/redirect.sh …   (extra serve flags)
 #
 # Bounded: ROUNDS x 2 runs of DURATION each, 64 connections, 2 wrk threads, loopback only.
 set -euo pipefail
@@ -28,14 +29,24 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "loading $links links..."
-start=$(date +%s)
-target/release/examples/load_links "$work/data" "$links" > "$work/slugs.txt"
-echo "loaded in $(( $(date +%s) - start )) s"
+# BENCH_DATA=DIR keeps the loaded links in DIR for the next run (loading a million takes minutes).
+data=${BENCH_DATA:-$work/data}
+if [ -s "$data/slugs.txt" ] && [ "$(wc -l < "$data/slugs.txt")" -eq "$links" ]; then
+  echo "reusing $links links in $data"
+else
+  echo "loading $links links..."
+  rm -rf "$data"
+  mkdir -p "$data"
+  start=$(date +%s)
+  target/release/examples/load_links "$data" "$links" > "$data/slugs.tmp"
+  mv "$data/slugs.tmp" "$data/slugs.txt"
+  echo "loaded in $(( $(date +%s) - start )) s"
+fi
+cp "$data/slugs.txt" "$work/slugs.txt"
 
 now_ms() { date +%s%3N; }
 started=$(now_ms)
-QRLINK_LOG=info target/release/qrlink --data-dir "$work/data" serve --listen "127.0.0.1:$qrlink_port" 2> "$work/serve.log" &
+QRLINK_LOG=info target/release/qrlink --data-dir "$data" serve --listen "127.0.0.1:$qrlink_port" ${QRLINK_SERVE_ARGS:-} 2> "$work/serve.log" &
 qrlink_pid=$!
 pids+=($qrlink_pid)
 target/bench/release/hyper-baseline "$baseline_port" > /dev/null &
@@ -50,7 +61,7 @@ table_bytes=$(grep -o 'table_bytes=[0-9]*' "$work/serve.log" | cut -d= -f2)
 echo "redirect table: $table_bytes heap bytes, $(( table_bytes / links )) per link; RSS after load $(( $(rss_kib) / 1024 )) MiB"
 for query in "" "--search talks/4242" "--search no-such-text"; do
   t=$(now_ms)
-  target/release/qrlink --data-dir "$work/data" link list --limit 50 $query > /dev/null
+  target/release/qrlink --data-dir "$data" link list --limit 50 $query > /dev/null
   echo "link list --limit 50 $query: $(( $(now_ms) - t )) ms"
 done
 curl -fs "http://127.0.0.1:$qrlink_port/_/health/ready" >/dev/null

@@ -700,7 +700,7 @@ async fn a_large_count_batch_is_written_in_several_statements(db: &TestDatabase)
     let store = &db.store;
     let link = create(store, "busy", "https://example.org/").await;
     let first: jiff::civil::Date = "2026-01-01".parse().unwrap();
-    let batch: Vec<DailyCount> = (0..1201)
+    let batch: Vec<DailyCount> = (0..9001)
         .map(|i| DailyCount {
             link_id: link.id,
             day: first
@@ -715,12 +715,17 @@ async fn a_large_count_batch_is_written_in_several_statements(db: &TestDatabase)
         .collect();
     store.add_counts(&batch).await.unwrap();
     let counts = store.daily_counts(&link.slug).await.unwrap();
-    assert_eq!(counts.len(), 1201);
+    assert_eq!(counts.len(), 9001);
     assert_eq!(
         counts.iter().map(|c| c.counts.hits).sum::<i64>(),
-        (0..1201).sum::<i64>()
+        (0..9001).sum::<i64>()
     );
-    assert_eq!(counts[1200].day.to_string(), "2029-04-15");
+    assert_eq!(counts[9000].day.to_string(), "2050-08-23");
+    assert!(
+        counts
+            .iter()
+            .all(|c| c.counts.bot_hits == 1 && c.counts.head_hits == 0)
+    );
 }
 
 async fn the_change_feed_lets_a_table_follow_every_write(db: &TestDatabase) {

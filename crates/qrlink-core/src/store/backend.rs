@@ -22,8 +22,8 @@ type Tx = sqlx::Transaction<'static, Db>;
 /// editing links), and serialising them makes the change feed's ids commit in order.
 const WRITE_LOCK_KEY: i64 = 0x71726c_696e6b;
 
-/// Rows per multi-row count upsert: 5 parameters each stays far below both databases' limits.
-const COUNT_ROWS_PER_STATEMENT: usize = 500;
+/// Rows per count upsert, each statement's rows bound as one JSON text.
+const COUNT_ROWS_PER_STATEMENT: usize = 4096;
 
 const LINK_COLUMNS: &str =
     "id, slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at";
@@ -353,24 +353,33 @@ impl Backend {
         if batch.is_empty() {
             return Ok(());
         }
-        // A busy instance flushes one row per link hit in the last second: write them as a
-        // few multi-row upserts rather than one statement each.
+        // A busy instance flushes one row per link hit in the last second, tens of thousands
+        // at a million links. Each statement takes its rows as one JSON array bound as text,
+        // which the database unpacks: binding five values per row cost more than the upsert.
+        let rows = match DIALECT {
+            Dialect::Sqlite => {
+                "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+                 FROM json_each($1) WHERE true"
+            }
+            Dialect::Postgres => {
+                "SELECT (e ->> 0)::bigint, e ->> 1, (e ->> 2)::bigint, (e ->> 3)::bigint, (e ->> 4)::bigint
+                 FROM jsonb_array_elements($1::jsonb) AS e"
+            }
+        };
+        let sql = format!(
+            "INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits) {rows}
+             ON CONFLICT (link_id, day) DO UPDATE SET hits = daily_counts.hits + excluded.hits,
+               head_hits = daily_counts.head_hits + excluded.head_hits,
+               bot_hits = daily_counts.bot_hits + excluded.bot_hits"
+        );
         let mut tx = self.pool.begin().await?;
         for chunk in batch.chunks(COUNT_ROWS_PER_STATEMENT) {
-            let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits) ");
-            insert.push_values(chunk, |mut row, count| {
-                row.push_bind(count.link_id.0)
-                    .push_bind(count.day.to_string())
-                    .push_bind(count.counts.hits)
-                    .push_bind(count.counts.head_hits)
-                    .push_bind(count.counts.bot_hits);
-            });
-            insert.push(
-                " ON CONFLICT (link_id, day) DO UPDATE SET hits = daily_counts.hits + excluded.hits,
-                  head_hits = daily_counts.head_hits + excluded.head_hits,
-                  bot_hits = daily_counts.bot_hits + excluded.bot_hits",
-            );
-            insert.build().execute(&mut *tx).await?;
+            let json: Vec<(i64, String, i64, i64, i64)> = chunk
+                .iter()
+                .map(|c| (c.link_id.0, c.day.to_string(), c.counts.hits, c.counts.head_hits, c.counts.bot_hits))
+                .collect();
+            let json = serde_json::to_string(&json).expect("numbers and dates serialise");
+            sqlx::query(&sql).bind(json).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -437,9 +437,11 @@ pub async fn flush_once(state: &AppState) -> bool {
         state.metrics.flushed();
         return true;
     }
+    let started = Instant::now();
     match state.store.add_counts(&batch).await {
         Ok(()) => {
             state.metrics.flushed();
+            tracing::debug!(rows = batch.len(), elapsed = ?started.elapsed(), "counts flushed");
             true
         }
         Err(error) => {
