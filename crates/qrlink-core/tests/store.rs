@@ -58,6 +58,7 @@ conformance!(
     a_schema_newer_than_the_binary_is_refused,
     an_sqlite_backup_is_consistent_and_checked,
     a_bulk_creation_is_all_or_nothing,
+    concurrent_appends_and_folds_count_every_hit_once,
 );
 
 fn t0() -> Timestamp {
@@ -694,6 +695,67 @@ async fn counts_add_up_across_flushes(db: &TestDatabase) {
             ),
         ]
     );
+    // Folding the log into the daily totals changes nothing a reader sees.
+    assert_eq!(
+        store.fold_counts().await.unwrap(),
+        4,
+        "four log rows folded"
+    );
+    assert_eq!(store.daily_counts(&link.slug).await.unwrap(), counts);
+    assert_eq!(
+        store.fold_counts().await.unwrap(),
+        0,
+        "nothing left to fold"
+    );
+    store.add_counts(&batch(1, 0, 0)).await.unwrap();
+    let after: Vec<i64> = store
+        .daily_counts(&link.slug)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.counts.hits)
+        .collect();
+    assert_eq!(after, [9, 3], "folded totals and the fresh log add up");
+}
+
+/// Replicas append counts and fold them at the same time: every hit is counted exactly once.
+async fn concurrent_appends_and_folds_count_every_hit_once(db: &TestDatabase) {
+    let link = create(&db.store, "shared", "https://example.org/").await;
+    let other = db.reopen().await;
+    let one = |hits| {
+        vec![DailyCount {
+            link_id: link.id,
+            day: "2026-06-01".parse().unwrap(),
+            counts: Counts {
+                hits,
+                head_hits: 0,
+                bot_hits: 0,
+            },
+        }]
+    };
+    let replica = |store: Store| {
+        let one = one.clone();
+        async move {
+            for round in 1..=40i64 {
+                store.add_counts(&one(round)).await.unwrap();
+                if round % 3 == 0 {
+                    store.fold_counts().await.unwrap();
+                }
+            }
+        }
+    };
+    tokio::join!(replica(db.store.clone()), replica(other.clone()));
+    other.fold_counts().await.unwrap();
+    let total: i64 = db
+        .store
+        .daily_counts(&link.slug)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.counts.hits)
+        .sum();
+    assert_eq!(total, 2 * (1..=40).sum::<i64>());
+    other.close().await;
 }
 
 async fn a_large_count_batch_is_written_in_several_statements(db: &TestDatabase) {

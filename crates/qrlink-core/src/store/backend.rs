@@ -354,24 +354,20 @@ impl Backend {
             return Ok(());
         }
         // A busy instance flushes one row per link hit in the last second, tens of thousands
-        // at a million links. Each statement takes its rows as one JSON array bound as text,
-        // which the database unpacks: binding five values per row cost more than the upsert.
+        // at a million links. They are appended to the count log, and each statement takes its
+        // rows as one JSON array bound as text, which the database unpacks: binding five values
+        // per row cost more than writing them.
         let rows = match DIALECT {
             Dialect::Sqlite => {
                 "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
-                 FROM json_each($1) WHERE true"
+                 FROM json_each($1)"
             }
             Dialect::Postgres => {
                 "SELECT (e ->> 0)::bigint, e ->> 1, (e ->> 2)::bigint, (e ->> 3)::bigint, (e ->> 4)::bigint
                  FROM jsonb_array_elements($1::jsonb) AS e"
             }
         };
-        let sql = format!(
-            "INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits) {rows}
-             ON CONFLICT (link_id, day) DO UPDATE SET hits = daily_counts.hits + excluded.hits,
-               head_hits = daily_counts.head_hits + excluded.head_hits,
-               bot_hits = daily_counts.bot_hits + excluded.bot_hits"
-        );
+        let sql = format!("INSERT INTO count_log (link_id, day, hits, head_hits, bot_hits) {rows}");
         let mut tx = self.pool.begin().await?;
         for chunk in batch.chunks(COUNT_ROWS_PER_STATEMENT) {
             let json: Vec<(i64, String, i64, i64, i64)> = chunk
@@ -385,13 +381,63 @@ impl Backend {
         Ok(())
     }
 
+    /// Moves the count log into the daily totals under the write lock, one upsert per (link,
+    /// day) in key order. PostgreSQL deletes and adds in one statement, so a row appended by
+    /// another replica meanwhile is either folded or left for next time, never lost; SQLite
+    /// has no concurrent writer while the lock is held.
+    pub(super) async fn fold_counts(&self) -> Result<u64> {
+        const ADD: &str = "ON CONFLICT (link_id, day) DO UPDATE SET hits = daily_counts.hits + excluded.hits,
+               head_hits = daily_counts.head_hits + excluded.head_hits,
+               bot_hits = daily_counts.bot_hits + excluded.bot_hits";
+        let mut tx = self.begin_write().await?;
+        let folded = match DIALECT {
+            Dialect::Sqlite => {
+                let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM count_log").fetch_one(&mut *tx).await?;
+                let Some(last) = last else { return Ok(0) };
+                sqlx::query(&format!(
+                    "INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits)
+                     SELECT link_id, day, SUM(hits), SUM(head_hits), SUM(bot_hits) FROM count_log
+                     WHERE id <= $1 GROUP BY link_id, day ORDER BY link_id, day {ADD}"
+                ))
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM count_log WHERE id <= $1").bind(last).execute(&mut *tx).await?.rows_affected()
+            }
+            Dialect::Postgres => {
+                let folded: i64 = sqlx::query_scalar(&format!(
+                    "WITH moved AS (DELETE FROM count_log RETURNING link_id, day, hits, head_hits, bot_hits),
+                     added AS (
+                         INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits)
+                         SELECT link_id, day, SUM(hits), SUM(head_hits), SUM(bot_hits) FROM moved
+                         GROUP BY link_id, day ORDER BY link_id, day {ADD}
+                     )
+                     SELECT COUNT(*) FROM moved"
+                ))
+                .fetch_one(&mut *tx)
+                .await?;
+                folded as u64
+            }
+        };
+        tx.commit().await?;
+        Ok(folded)
+    }
+
     pub(super) async fn daily_counts(&self, slug: &Slug) -> Result<Vec<DailyCount>> {
         let mut conn = self.pool.acquire().await?;
         let id = resolve(&mut conn, slug).await?;
-        let rows = sqlx::query("SELECT day, hits, head_hits, bot_hits FROM daily_counts WHERE link_id = $1 ORDER BY day")
-            .bind(id.0)
-            .fetch_all(&mut *conn)
-            .await?;
+        // The folded totals plus whatever the log holds that is not folded yet.
+        let rows = sqlx::query(
+            "SELECT day, CAST(SUM(hits) AS BIGINT) AS hits, CAST(SUM(head_hits) AS BIGINT) AS head_hits,
+                    CAST(SUM(bot_hits) AS BIGINT) AS bot_hits FROM (
+                 SELECT day, hits, head_hits, bot_hits FROM daily_counts WHERE link_id = $1
+                 UNION ALL
+                 SELECT day, hits, head_hits, bot_hits FROM count_log WHERE link_id = $1
+             ) AS both_tables GROUP BY day ORDER BY day",
+        )
+        .bind(id.0)
+        .fetch_all(&mut *conn)
+        .await?;
         rows.iter()
             .map(|row| {
                 let day: String = row.try_get("day")?;

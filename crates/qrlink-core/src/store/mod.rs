@@ -42,6 +42,11 @@ mod sqlite {
             "search",
             include_str!("../../migrations/sqlite/0003_search.sql"),
         ),
+        (
+            4,
+            "count_log",
+            include_str!("../../migrations/sqlite/0004_count_log.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -66,6 +71,11 @@ mod postgres {
             "search",
             include_str!("../../migrations/postgres/0003_search.sql"),
         ),
+        (
+            4,
+            "count_log",
+            include_str!("../../migrations/postgres/0004_count_log.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -73,7 +83,7 @@ mod postgres {
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The PostgreSQL notification channel of the change feed (see migration 0002).
 const CHANGE_CHANNEL: &str = "qrlink_changes";
@@ -498,9 +508,16 @@ impl Store {
         dispatch!(self.apply_due_schedules(now))
     }
 
-    /// Adds a batch of counts in one transaction.
+    /// Adds a batch of counts in one transaction, appended to the count log (cheap whichever
+    /// links were hit); [`Store::fold_counts`] later adds them into the daily totals.
     pub async fn add_counts(&self, batch: &[DailyCount]) -> Result<()> {
         dispatch!(self.add_counts(batch))
+    }
+
+    /// Folds the appended counts into the daily totals; returns how many log rows it folded.
+    /// Readers see the same totals before and after. Safe to run from several replicas.
+    pub async fn fold_counts(&self) -> Result<u64> {
+        dispatch!(self.fold_counts())
     }
 
     pub async fn daily_counts(&self, slug: &Slug) -> Result<Vec<DailyCount>> {

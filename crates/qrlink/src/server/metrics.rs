@@ -61,6 +61,7 @@ pub enum DbOperation {
     Load,
     Follow,
     Flush,
+    Fold,
     Schedule,
 }
 
@@ -87,6 +88,7 @@ label_values!(DbOperation {
     Load => "load",
     Follow => "follow",
     Flush => "flush",
+    Fold => "fold",
     Schedule => "schedule",
 });
 

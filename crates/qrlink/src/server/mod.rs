@@ -421,11 +421,34 @@ async fn follow_changes(state: Arc<AppState>, poll: Duration, mut stop: watch::R
     }
 }
 
+/// How often flushed counts are folded from the count log into the daily totals. Readers see
+/// both, so this only bounds the log's size; folding less often makes each fold update a
+/// (link, day) row once for many flushes.
+const FOLD_EVERY: Duration = Duration::from_secs(10);
+
 async fn flush_counts(state: Arc<AppState>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut last_fold = Instant::now();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(every) => { flush_once(&state).await; }
+            _ = tokio::time::sleep(every) => {
+                flush_once(&state).await;
+                if last_fold.elapsed() >= FOLD_EVERY {
+                    last_fold = Instant::now();
+                    fold_counts(&state).await;
+                }
+            }
             _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn fold_counts(state: &AppState) {
+    let started = Instant::now();
+    match state.store.fold_counts().await {
+        Ok(rows) => tracing::debug!(rows, elapsed = ?started.elapsed(), "count log folded"),
+        Err(error) => {
+            state.metrics.database_error(DbOperation::Fold);
+            tracing::warn!(%error, "could not fold the count log; will retry");
         }
     }
 }
