@@ -733,14 +733,11 @@ async fn concurrent_appends_and_folds_count_every_hit_once(db: &TestDatabase) {
             },
         }]
     };
-    let replica = |store: Store| {
-        let one = one.clone();
-        async move {
-            for round in 1..=40i64 {
-                store.add_counts(&one(round)).await.unwrap();
-                if round % 3 == 0 {
-                    store.fold_counts().await.unwrap();
-                }
+    let replica = |store: Store| async move {
+        for round in 1..=40i64 {
+            store.add_counts(&one(round)).await.unwrap();
+            if round % 3 == 0 {
+                store.fold_counts().await.unwrap();
             }
         }
     };
