@@ -59,6 +59,7 @@ conformance!(
     an_sqlite_backup_is_consistent_and_checked,
     a_bulk_creation_is_all_or_nothing,
     concurrent_appends_and_folds_count_every_hit_once,
+    a_search_matching_thousands_of_links_pages_in_slug_order,
 );
 
 fn t0() -> Timestamp {
@@ -991,4 +992,59 @@ async fn a_bulk_creation_is_all_or_nothing(db: &TestDatabase) {
     let table = RedirectTable::new();
     table.load(store).await.unwrap();
     assert_eq!(table.len(), 251, "each has a route");
+}
+
+/// More matches than SQLite lists through its search index: the other plan, same answers.
+async fn a_search_matching_thousands_of_links_pages_in_slug_order(db: &TestDatabase) {
+    let store = &db.store;
+    let batch: Vec<NewLink> = (0..1100)
+        .map(|n| {
+            let mut new = NewLink::new(
+                Some(slug(&format!("p{n:05}"))),
+                target(&format!("https://example.org/{n}")),
+            );
+            new.title = if n % 100 == 7 {
+                "Rare 5% flyer".into()
+            } else {
+                "Common poster".into()
+            };
+            new
+        })
+        .collect();
+    store.create_links(&batch, &alice(), t0()).await.unwrap();
+    let search = |term: &str, after: Option<&str>| LinkQuery {
+        search: Some(term.into()),
+        after: after.map(slug),
+        limit: 3,
+        ..LinkQuery::default()
+    };
+    let slugs = |links: Vec<qrlink_core::link::Link>| {
+        links
+            .into_iter()
+            .map(|l| l.slug.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        slugs(store.list_links(&search("POSTER", None)).await.unwrap()),
+        ["p00000", "p00001", "p00002"]
+    );
+    assert_eq!(
+        slugs(
+            store
+                .list_links(&search("poster", Some("p01005")))
+                .await
+                .unwrap()
+        ),
+        ["p01006", "p01008", "p01009"],
+        "p01007 is a rare one"
+    );
+    assert_eq!(
+        slugs(
+            store
+                .list_links(&search("5% fly", Some("p00107")))
+                .await
+                .unwrap()
+        ),
+        ["p00207", "p00307", "p00407"]
+    );
 }

@@ -22,6 +22,10 @@ type Tx = sqlx::Transaction<'static, Db>;
 /// editing links), and serialising them makes the change feed's ids commit in order.
 const WRITE_LOCK_KEY: i64 = 0x71726c_696e6b;
 
+/// Above this many matching links, SQLite lists a search by scanning in slug order instead
+/// of through its search index (see `list_links`).
+const SEARCH_INDEX_LIMIT: i64 = 1000;
+
 /// Rows per count upsert, each statement's rows bound as one JSON text.
 const COUNT_ROWS_PER_STATEMENT: usize = 4096;
 
@@ -125,20 +129,44 @@ impl Backend {
 
     pub(super) async fn list_links(&self, query: &LinkQuery) -> Result<Vec<Link>> {
         let mut conn = self.pool.acquire().await?;
-        let pattern = query.search.as_ref().map(|s| {
-            let escaped = s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        // `$1` is the exact pattern, `%` and `_` in the search escaped; `$6` the same with them
+        // left as single-character wildcards, a superset. The trigram indexes (migration 3)
+        // serve `$6`: SQLite's FTS5 ignores its index for a LIKE with an ESCAPE clause.
+        let term = query.search.as_ref().map(|s| s.to_lowercase());
+        let pattern = term.as_ref().map(|t| {
+            let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             format!("%{escaped}%")
         });
-        // Each dialect's substring search goes through its trigram index (migration 3). The
-        // condition is left out rather than made `$1 IS NULL OR …`, which would keep a
+        let superset = term.as_ref().map(|t| format!("%{}%", t.replace('%', "_")));
+        // SQLite cannot weigh an index of a virtual table against a scan in slug order, so it
+        // is told: a term found in many links is listed fastest by that scan, which soon has a
+        // page of matches; a rarer one through the index. PostgreSQL's planner weighs both.
+        let common = match (DIALECT, &superset) {
+            (Dialect::Sqlite, Some(superset)) => {
+                let found: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM links_search WHERE document LIKE $1 LIMIT $2)",
+                )
+                .bind(superset)
+                .bind(SEARCH_INDEX_LIMIT + 1)
+                .fetch_one(&mut *conn)
+                .await?;
+                found > SEARCH_INDEX_LIMIT
+            }
+            _ => false,
+        };
+        // The condition is left out rather than made `$1 IS NULL OR …`, which would keep a
         // generic plan from using the index.
         let search = match (DIALECT, &pattern) {
-            (_, None) => "$1 IS NULL",
+            (_, None) => "$1 IS NULL AND $6 IS NULL",
+            (Dialect::Sqlite, Some(_)) if common => {
+                "$6 IS NOT NULL AND lower(l.slug || char(10) || l.title || char(10) || l.target) LIKE $1 ESCAPE '\\'"
+            }
             (Dialect::Sqlite, Some(_)) => {
-                "l.id IN (SELECT rowid FROM links_search WHERE document LIKE $1 ESCAPE '\\')"
+                "l.id IN (SELECT rowid FROM links_search WHERE document LIKE $6 AND document LIKE $1 ESCAPE '\\')"
             }
             (Dialect::Postgres, Some(_)) => {
-                "lower(l.slug || chr(10) || l.title || chr(10) || l.target) LIKE $1 ESCAPE '\\'"
+                "lower(l.slug || chr(10) || l.title || chr(10) || l.target) LIKE $6
+                 AND lower(l.slug || chr(10) || l.title || chr(10) || l.target) LIKE $1"
             }
         };
         let sql = format!(
@@ -156,6 +184,7 @@ impl Backend {
         .bind(query.tag.as_ref().map(Tag::as_str))
         .bind(query.after.as_ref().map(Slug::as_str))
         .bind(i64::from(query.limit.max(1)))
+        .bind(superset)
         .fetch_all(&mut *conn)
         .await?;
         let mut links = Vec::with_capacity(ids.len());
