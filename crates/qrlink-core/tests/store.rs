@@ -847,6 +847,18 @@ async fn the_change_feed_lets_a_table_follow_every_write(db: &TestDatabase) {
     );
     assert_eq!(table.resolve("caf\u{e9}", None, t0()), Resolution::NotFound);
     assert_eq!(table.len(), 3);
+
+    // A table loaded from scratch (the bulk read) knows the alias and the retirement too.
+    let fresh = RedirectTable::new();
+    fresh.load(store).await.unwrap();
+    assert_eq!(fresh.len(), 3);
+    for slug in ["first", "first-renamed", "second"] {
+        assert_eq!(
+            fresh.resolve(slug, None, t0()),
+            table.resolve(slug, None, t0()),
+            "{slug}"
+        );
+    }
 }
 
 async fn several_processes_can_migrate_at_once(db: &TestDatabase) {

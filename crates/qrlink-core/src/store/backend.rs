@@ -506,8 +506,9 @@ impl Backend {
         use futures_util::TryStreamExt;
         let mut conn = self.pool.acquire().await?;
         let only = only.map(|id| id.0);
+        let aliases = sqlx::query_as(routes::ALIASES_SQL).bind(only).fetch_all(&mut *conn).await?;
         let schedule = sqlx::query_as(routes::SCHEDULE_SQL).bind(only).fetch_all(&mut *conn).await?;
-        let mut assembler = routes::Assembler::new(schedule);
+        let mut assembler = routes::Assembler::new(aliases, schedule);
         let mut rows = sqlx::query(routes::ROUTES_SQL).bind(only).fetch(&mut *conn);
         while let Some(row) = rows.try_next().await? {
             let row = routes::RouteRow {
@@ -518,12 +519,7 @@ impl Backend {
                 forward_query: row.try_get("forward_query")?,
                 slug: row.try_get("slug")?,
             };
-            if let Some(done) = assembler.push(row) {
-                each(done);
-            }
-        }
-        if let Some(done) = assembler.finish() {
-            each(done);
+            each(assembler.route(row));
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! Reading routes in bulk for the redirect table: the rows of links and their slugs, ordered
-//! by link, grouped into one [`RoutedLink`] each with its pending schedule attached.
+//! Reading routes in bulk for the redirect table: a row per link, in link order, made into a
+//! [`RoutedLink`] with its aliases and pending schedule entries attached.
 //!
 //! On SQLite, start-up reads every link with rusqlite on a blocking thread instead of sqlx:
 //! sqlx's SQLite driver spends several microseconds per row (a worker thread, a channel and
@@ -15,11 +15,16 @@ use crate::link::{LinkId, LinkStatus, RedirectStatus, ScheduledAction};
 use crate::table::{Route, RoutedLink};
 use crate::target::TargetUrl;
 
-/// Every route's row: one per slug, ordered by link.
+/// Every link's row, ordered by link, with its current slug.
 pub(super) const ROUTES_SQL: &str =
-    "SELECT l.id, l.target, l.status, l.redirect_status, l.forward_query, s.slug
-     FROM links l JOIN slugs s ON s.link_id = l.id
-     WHERE ($1 IS NULL OR l.id = $1) ORDER BY l.id";
+    "SELECT id, target, status, redirect_status, forward_query, slug FROM links
+     WHERE ($1 IS NULL OR id = $1) ORDER BY id";
+
+/// The earlier slugs of renamed links (aliases), ordered by link: few, and found without
+/// joining every link with its slugs, which took as long as reading all the links.
+pub(super) const ALIASES_SQL: &str =
+    "SELECT s.link_id, s.slug FROM slugs s JOIN links l ON l.id = s.link_id
+     WHERE s.slug <> l.slug AND ($1 IS NULL OR s.link_id = $1) ORDER BY s.link_id";
 
 /// Pending schedule entries, ordered by link and time.
 pub(super) const SCHEDULE_SQL: &str = "SELECT link_id, at, target FROM schedule
@@ -35,30 +40,31 @@ pub(super) struct RouteRow {
     pub slug: String,
 }
 
-/// Groups [`RouteRow`]s into links.
+/// Turns [`RouteRow`]s, which come in link order, into links with their aliases and pending
+/// schedule entries, walking the (link-ordered) aliases and schedule alongside.
 pub(super) struct Assembler {
-    current: Option<RoutedLink>,
+    aliases: std::iter::Peekable<std::vec::IntoIter<(i64, String)>>,
     schedule: std::iter::Peekable<std::vec::IntoIter<(i64, i64, Option<String>)>>,
 }
 
 impl Assembler {
-    /// `schedule`: the rows of [`SCHEDULE_SQL`].
-    pub(super) fn new(schedule: Vec<(i64, i64, Option<String>)>) -> Assembler {
+    /// `aliases` and `schedule`: the rows of [`ALIASES_SQL`] and [`SCHEDULE_SQL`].
+    pub(super) fn new(
+        aliases: Vec<(i64, String)>,
+        schedule: Vec<(i64, i64, Option<String>)>,
+    ) -> Assembler {
         Assembler {
-            current: None,
+            aliases: aliases.into_iter().peekable(),
             schedule: schedule.into_iter().peekable(),
         }
     }
 
-    /// Takes the next row; returns the previous link once this row starts another.
-    pub(super) fn push(&mut self, row: RouteRow) -> Option<RoutedLink> {
-        if let Some(routed) = self
-            .current
-            .as_mut()
-            .filter(|r| r.route.link_id.0 == row.id)
-        {
-            routed.slugs.push(row.slug.into_boxed_str());
-            return None;
+    pub(super) fn route(&mut self, row: RouteRow) -> RoutedLink {
+        let mut slugs = vec![row.slug.into_boxed_str()];
+        while let Some((link, alias)) = self.aliases.next_if(|(link, _)| *link <= row.id) {
+            if link == row.id {
+                slugs.push(alias.into_boxed_str());
+            }
         }
         let mut entries = Vec::new();
         while let Some((link, at, target)) = self.schedule.next_if(|(link, _, _)| *link <= row.id) {
@@ -73,8 +79,8 @@ impl Assembler {
                 entries.push((at, action));
             }
         }
-        let routed = RoutedLink {
-            slugs: vec![row.slug.into_boxed_str()],
+        RoutedLink {
+            slugs,
             route: Route {
                 link_id: LinkId(row.id),
                 target: TargetUrl::from_stored(row.target),
@@ -83,13 +89,7 @@ impl Assembler {
                 forward_query: row.forward_query,
                 schedule: entries.into_boxed_slice(),
             },
-        };
-        self.current.replace(routed)
-    }
-
-    /// The last link.
-    pub(super) fn finish(self) -> Option<RoutedLink> {
-        self.current
+        }
     }
 }
 
@@ -122,13 +122,17 @@ fn read_sqlite_routes(
     connection.busy_timeout(std::time::Duration::from_secs(10))?;
     let snapshot = connection.transaction()?;
     let no_filter: Option<i64> = None;
+    let aliases = snapshot
+        .prepare(ALIASES_SQL)?
+        .query_map([no_filter], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     let schedule = snapshot
         .prepare(SCHEDULE_SQL)?
         .query_map([no_filter], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut assembler = Assembler::new(schedule);
+    let mut assembler = Assembler::new(aliases, schedule);
     let mut statement = snapshot.prepare(ROUTES_SQL)?;
     let mut rows = statement.query([no_filter])?;
     let mut batch = Vec::with_capacity(BATCH);
@@ -141,17 +145,14 @@ fn read_sqlite_routes(
             forward_query: row.get(4)?,
             slug: row.get(5)?,
         };
-        if let Some(done) = assembler.push(row) {
-            batch.push(done);
-            if batch.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                if sender.blocking_send(full).is_err() {
-                    return Ok(()); // The caller stopped listening.
-                }
+        batch.push(assembler.route(row));
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if sender.blocking_send(full).is_err() {
+                return Ok(()); // The caller stopped listening.
             }
         }
     }
-    batch.extend(assembler.finish());
     let _ = sender.blocking_send(batch);
     Ok(())
 }
