@@ -60,6 +60,7 @@ conformance!(
     a_bulk_creation_is_all_or_nothing,
     concurrent_appends_and_folds_count_every_hit_once,
     a_search_matching_thousands_of_links_pages_in_slug_order,
+    a_long_count_log_is_folded_in_several_transactions,
 );
 
 fn t0() -> Timestamp {
@@ -1059,4 +1060,43 @@ async fn a_search_matching_thousands_of_links_pages_in_slug_order(db: &TestDatab
         ),
         ["p00207", "p00307", "p00407"]
     );
+}
+
+/// More log rows than one fold transaction takes: folded in chunks, every hit kept.
+async fn a_long_count_log_is_folded_in_several_transactions(db: &TestDatabase) {
+    let store = &db.store;
+    let batch: Vec<NewLink> = (0..45)
+        .map(|n| NewLink::new(Some(slug(&format!("c{n}"))), target("https://example.org/")))
+        .collect();
+    store.create_links(&batch, &alice(), t0()).await.unwrap();
+    let first: jiff::civil::Date = "2026-01-01".parse().unwrap();
+    let mut counts = Vec::new();
+    for n in 0..45 {
+        let link = store.link(&slug(&format!("c{n}"))).await.unwrap();
+        for day in 0..1000 {
+            counts.push(DailyCount {
+                link_id: link.id,
+                day: first
+                    .checked_add(SignedDuration::from_hours(24 * day))
+                    .unwrap(),
+                counts: Counts {
+                    hits: 2,
+                    head_hits: 1,
+                    bot_hits: 0,
+                },
+            });
+        }
+    }
+    store.add_counts(&counts).await.unwrap();
+    store.add_counts(&counts[..10]).await.unwrap();
+    assert_eq!(
+        store.fold_counts().await.unwrap(),
+        45_010,
+        "every log row, in three chunks"
+    );
+    let c0 = store.daily_counts(&slug("c0")).await.unwrap();
+    assert_eq!(c0.len(), 1000);
+    assert_eq!(c0.iter().map(|c| c.counts.hits).sum::<i64>(), 2000 + 10 * 2);
+    let c44 = store.daily_counts(&slug("c44")).await.unwrap();
+    assert_eq!(c44.iter().map(|c| c.counts.head_hits).sum::<i64>(), 1000);
 }

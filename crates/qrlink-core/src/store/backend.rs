@@ -26,6 +26,9 @@ const WRITE_LOCK_KEY: i64 = 0x71726c_696e6b;
 /// of through its search index (see `list_links`).
 const SEARCH_INDEX_LIMIT: i64 = 1000;
 
+/// Count-log rows folded per transaction (see `fold_counts`).
+const FOLD_CHUNK: i64 = 20_000;
+
 /// Rows per count upsert, each statement's rows bound as one JSON text.
 const COUNT_ROWS_PER_STATEMENT: usize = 4096;
 
@@ -410,18 +413,34 @@ impl Backend {
         Ok(())
     }
 
-    /// Moves the count log into the daily totals under the write lock, one upsert per (link,
-    /// day) in key order. PostgreSQL deletes and adds in one statement, so a row appended by
-    /// another replica meanwhile is either folded or left for next time, never lost; SQLite
-    /// has no concurrent writer while the lock is held.
+    /// Moves the count log into the daily totals, in chunks of at most [`FOLD_CHUNK`] log rows,
+    /// each under the write lock in its own transaction, so people's edits wait for one chunk
+    /// at most. Each chunk upserts once per (link, day), in key order. PostgreSQL deletes and
+    /// adds in one statement, so a row appended by another replica meanwhile is either folded
+    /// or left for next time, never lost; SQLite has no concurrent writer while the lock is held.
     pub(super) async fn fold_counts(&self) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let folded = self.fold_count_chunk().await?;
+            total += folded;
+            if folded < FOLD_CHUNK as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn fold_count_chunk(&self) -> Result<u64> {
         const ADD: &str = "ON CONFLICT (link_id, day) DO UPDATE SET hits = daily_counts.hits + excluded.hits,
                head_hits = daily_counts.head_hits + excluded.head_hits,
                bot_hits = daily_counts.bot_hits + excluded.bot_hits";
         let mut tx = self.begin_write().await?;
         let folded = match DIALECT {
             Dialect::Sqlite => {
-                let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM count_log").fetch_one(&mut *tx).await?;
+                let last: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(id) FROM (SELECT id FROM count_log ORDER BY id LIMIT $1)")
+                        .bind(FOLD_CHUNK)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 let Some(last) = last else { return Ok(0) };
                 sqlx::query(&format!(
                     "INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits)
@@ -435,7 +454,10 @@ impl Backend {
             }
             Dialect::Postgres => {
                 let folded: i64 = sqlx::query_scalar(&format!(
-                    "WITH moved AS (DELETE FROM count_log RETURNING link_id, day, hits, head_hits, bot_hits),
+                    "WITH moved AS (
+                         DELETE FROM count_log WHERE id IN (SELECT id FROM count_log ORDER BY id LIMIT $1)
+                         RETURNING link_id, day, hits, head_hits, bot_hits
+                     ),
                      added AS (
                          INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits)
                          SELECT link_id, day, SUM(hits), SUM(head_hits), SUM(bot_hits) FROM moved
@@ -443,6 +465,7 @@ impl Backend {
                      )
                      SELECT COUNT(*) FROM moved"
                 ))
+                .bind(FOLD_CHUNK)
                 .fetch_one(&mut *tx)
                 .await?;
                 folded as u64
