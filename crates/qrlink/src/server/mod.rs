@@ -187,6 +187,7 @@ impl Server {
             intervals.poll,
             stop_rx.clone(),
         ));
+        let folder = tokio::spawn(fold_count_log(state.clone(), stop_rx.clone()));
         let flusher = tokio::spawn(flush_counts(state.clone(), intervals.flush, stop_rx));
         let app = public::router(state.clone());
         serve_connections(listener, state.clone(), app, shutdown).await;
@@ -194,6 +195,7 @@ impl Server {
         let _ = stop_tx.send(true);
         let _ = follower.await;
         let _ = flusher.await;
+        let _ = folder.await;
         if let Some(metrics_server) = metrics_server {
             let _ = metrics_server.await;
         }
@@ -427,16 +429,25 @@ async fn follow_changes(state: Arc<AppState>, poll: Duration, mut stop: watch::R
 const FOLD_EVERY: Duration = Duration::from_secs(10);
 
 async fn flush_counts(state: Arc<AppState>, every: Duration, mut stop: watch::Receiver<bool>) {
-    let mut last_fold = Instant::now();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(every) => {
-                flush_once(&state).await;
-                if last_fold.elapsed() >= FOLD_EVERY {
-                    last_fold = Instant::now();
-                    fold_counts(&state).await;
-                }
-            }
+            _ = tokio::time::sleep(every) => { flush_once(&state).await; }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Folds the count log on its own task, so a long fold never delays a flush (a hard kill
+/// loses at most one flush interval of counts, R-LNK-6). Stopping abandons a fold in progress:
+/// its open transaction rolls back and the log keeps those rows for the next server.
+async fn fold_count_log(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let wait_and_fold = async {
+            tokio::time::sleep(FOLD_EVERY).await;
+            fold_counts(&state).await;
+        };
+        tokio::select! {
+            () = wait_and_fold => {}
             _ = stop.changed() => return,
         }
     }
