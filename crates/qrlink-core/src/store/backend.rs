@@ -11,7 +11,7 @@ use crate::link::{
     ScheduleEntry, ScheduledAction, Tag,
 };
 use crate::slug::Slug;
-use crate::store::{LinkQuery, SCHEMA_VERSION, TargetChange, routes};
+use crate::store::{LinkQuery, SCHEMA_VERSION, TargetChange, routes, scheduled_action, timestamp};
 use crate::table::RoutedLink;
 use crate::target::TargetUrl;
 
@@ -42,10 +42,6 @@ pub struct Backend {
 
 fn micros(at: Timestamp) -> i64 {
     at.as_microsecond()
-}
-
-fn timestamp(micros: i64) -> Timestamp {
-    Timestamp::from_microsecond(micros).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 fn slug_taken(error: sqlx::Error, slug: &Slug) -> Error {
@@ -581,12 +577,6 @@ async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp) 
 }
 
 
-fn scheduled_action(target: Option<String>) -> ScheduledAction {
-    match target {
-        Some(target) => ScheduledAction::Target { target: TargetUrl::from_stored(target) },
-        None => ScheduledAction::Retire,
-    }
-}
 
 /// Resolves a current slug or an alias to its link.
 async fn resolve(conn: &mut Conn, slug: &Slug) -> Result<LinkId> {

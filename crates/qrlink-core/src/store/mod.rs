@@ -85,6 +85,21 @@ mod postgres {
 /// no notifications, so it skips version 2).
 pub const SCHEMA_VERSION: i64 = 4;
 
+/// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
+fn timestamp(micros: i64) -> Timestamp {
+    Timestamp::from_microsecond(micros).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// A stored schedule entry's action: a target, or retirement where the target is NULL.
+fn scheduled_action(target: Option<String>) -> crate::link::ScheduledAction {
+    match target {
+        Some(target) => crate::link::ScheduledAction::Target {
+            target: TargetUrl::from_stored(target),
+        },
+        None => crate::link::ScheduledAction::Retire,
+    }
+}
+
 /// The PostgreSQL notification channel of the change feed (see migration 0002).
 const CHANGE_CHANNEL: &str = "qrlink_changes";
 

@@ -4,14 +4,13 @@
 //! On SQLite, start-up reads every link with rusqlite on a blocking thread instead of sqlx:
 //! sqlx's SQLite driver spends several microseconds per row (a worker thread, a channel and
 //! copies of every value), which at a million links was most of a seven-second start-up,
-//! against a goal of two (R-PERF-4). The query is the same as the sqlx one in `backend.rs`.
+//! against a goal of two (R-PERF-4). Both paths run the queries below.
 
 use std::path::PathBuf;
 
-use jiff::Timestamp;
-
 use crate::error::Result;
-use crate::link::{LinkId, LinkStatus, RedirectStatus, ScheduledAction};
+use crate::link::{LinkId, LinkStatus, RedirectStatus};
+use crate::store::{scheduled_action, timestamp};
 use crate::table::{Route, RoutedLink};
 use crate::target::TargetUrl;
 
@@ -69,14 +68,7 @@ impl Assembler {
         let mut entries = Vec::new();
         while let Some((link, at, target)) = self.schedule.next_if(|(link, _, _)| *link <= row.id) {
             if link == row.id {
-                let at = Timestamp::from_microsecond(at).unwrap_or(Timestamp::UNIX_EPOCH);
-                let action = match target {
-                    Some(target) => ScheduledAction::Target {
-                        target: TargetUrl::from_stored(target),
-                    },
-                    None => ScheduledAction::Retire,
-                };
-                entries.push((at, action));
+                entries.push((timestamp(at), scheduled_action(target)));
             }
         }
         RoutedLink {

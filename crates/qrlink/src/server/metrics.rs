@@ -34,7 +34,8 @@ pub enum RouteClass {
 }
 
 impl RouteClass {
-    /// Classifies a path below the base path (`rest` has the base path stripped).
+    /// Classifies a path below the base path (`rest` has the base path stripped). This is the
+    /// one definition of a slug path: the redirect fast path answers exactly `Slug`.
     pub fn of(rest: &str) -> RouteClass {
         if rest.starts_with("_/health/") {
             RouteClass::Health

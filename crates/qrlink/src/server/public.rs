@@ -15,6 +15,7 @@ use qrlink_core::slug::Slug;
 use qrlink_core::table::Resolution;
 
 use super::AppState;
+use super::metrics::RouteClass;
 use super::pages;
 
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
@@ -122,7 +123,7 @@ pub fn answer_slug<B>(state: &AppState, request: &axum::http::Request<B>) -> Opt
         .uri()
         .path()
         .strip_prefix(state.settings.base.path())?;
-    if rest.is_empty() || rest.ends_with('+') || rest.starts_with("_/") || rest == "robots.txt" {
+    if RouteClass::of(rest) != RouteClass::Slug {
         return None;
     }
     let now = state.clock.now();
