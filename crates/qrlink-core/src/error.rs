@@ -35,6 +35,20 @@ impl std::fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+/// A record of an import file that cannot be imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The line of the file where the record starts.
+    pub line: u64,
+    pub invalid: Invalid,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.invalid)
+    }
+}
+
 /// Everything that can go wrong in `qrlink-core`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -63,6 +77,12 @@ pub enum Error {
     /// The SQLite database, read in bulk at start-up (see `store::routes`).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// An import was refused as a whole; every rejected record is listed.
+    #[error("{} record(s) of the file were rejected, so nothing was imported", .0.len())]
+    Rejected(Vec<Rejection>),
+    /// Reading or writing a file or stream (imports and exports).
+    #[error("input/output error: {0}")]
+    Io(#[from] std::io::Error),
     /// The in-memory redirect table addresses its text with 32-bit offsets.
     #[error("the redirect table is full: slugs and targets would take more than 4 GiB of memory")]
     TableFull,
@@ -81,6 +101,8 @@ impl Error {
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::Database(_) | Error::Sqlite(_) => "database_unavailable",
             Error::TableFull => "table_full",
+            Error::Rejected(_) => "import_rejected",
+            Error::Io(_) => "io",
         }
     }
 

@@ -12,8 +12,9 @@ pub mod slug;
 pub mod store;
 pub mod table;
 pub mod target;
+pub mod transfer;
 
-pub use error::{Error, Invalid, Result};
+pub use error::{Error, Invalid, Rejection, Result};
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,7 +1,7 @@
 //! The link model: what a link is, what changed it (history), and what it will do (schedule).
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Invalid;
 use crate::slug::Slug;
@@ -12,7 +12,7 @@ use crate::target::TargetUrl;
 #[serde(transparent)]
 pub struct LinkId(pub i64);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkStatus {
     Active,
@@ -156,7 +156,7 @@ pub const MAX_NOTES: usize = 2000;
 pub const MAX_REASON: usize = 500;
 
 /// Through which front end a change was made; history and audit record it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Interface {
     Cli,
@@ -226,7 +226,7 @@ pub struct ScheduleEntry {
 
 /// One recorded change. Old targets are plain strings: they were valid when set, and history
 /// is never rewritten, even if today's rules would refuse them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
     Created {
@@ -248,11 +248,15 @@ pub enum Change {
     Lock {
         locked: bool,
     },
+    /// `at` is when the entry takes effect; in JSON `effective_at`, as the entry has its own
+    /// `at` (when the change was made).
     Scheduled {
+        #[serde(rename = "effective_at")]
         at: Timestamp,
         target: Option<String>,
     },
     Unscheduled {
+        #[serde(rename = "effective_at")]
         at: Timestamp,
         target: Option<String>,
     },
@@ -269,7 +273,7 @@ impl Change {
 }
 
 /// An entry of a link's history: append-only, numbered from 1 per link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub seq: i64,
     pub at: Timestamp,

@@ -65,6 +65,10 @@ pub struct RedirectTable {
 /// How many change-feed entries one catch-up reads at most.
 const CHANGE_BATCH: i64 = 1000;
 
+/// Beyond this many pending changes (a bulk import), a catch-up reloads the whole table, which
+/// reads a million links in about as long as one-by-one reads take for ten thousand.
+const RELOAD_BACKLOG: i64 = 20_000;
+
 impl RedirectTable {
     pub fn new() -> Self {
         Self::default()
@@ -153,29 +157,30 @@ impl RedirectTable {
     /// old one. The change-feed cursor is read first, so a change committed while loading is
     /// applied again by the next [`RedirectTable::catch_up`] rather than lost.
     pub async fn load(&self, store: &Store) -> Result<()> {
-        let outcome = async {
-            let cursor = store.latest_change().await?;
-            let mut fresh = Routes::default();
-            let mut full = Ok(());
-            store
-                .each_route(&mut |routed| {
-                    if full.is_ok() {
-                        full = fresh.upsert(&routed);
-                    }
-                })
-                .await?;
-            full?;
-            fresh.shrink_to_fit();
-            *self.routes.write().expect("redirect table poisoned") = fresh;
-            self.cursor.store(cursor, Ordering::Release);
-            Ok(())
-        }
-        .await;
+        let outcome = self.reload(store).await;
         self.note_database(&outcome);
         if outcome.is_ok() {
             self.loaded.store(true, Ordering::Release);
         }
         outcome
+    }
+
+    async fn reload(&self, store: &Store) -> Result<()> {
+        let cursor = store.latest_change().await?;
+        let mut fresh = Routes::default();
+        let mut full = Ok(());
+        store
+            .each_route(&mut |routed| {
+                if full.is_ok() {
+                    full = fresh.upsert(&routed);
+                }
+            })
+            .await?;
+        full?;
+        fresh.shrink_to_fit();
+        *self.routes.write().expect("redirect table poisoned") = fresh;
+        self.cursor.store(cursor, Ordering::Release);
+        Ok(())
     }
 
     /// Applies the change feed since the last load or catch-up. Returns how many links changed.
@@ -193,6 +198,14 @@ impl RedirectTable {
             let Some(&(last, _)) = changes.last() else {
                 return Ok(changed);
             };
+            // After an import of many links, reading them all at once beats one by one.
+            if changes.len() == CHANGE_BATCH as usize {
+                let backlog = store.latest_change().await? - cursor;
+                if backlog > RELOAD_BACKLOG {
+                    self.reload(store).await?;
+                    return Ok(changed + backlog as usize);
+                }
+            }
             let mut ids: Vec<LinkId> = changes.iter().map(|(_, id)| *id).collect();
             ids.sort();
             ids.dedup();

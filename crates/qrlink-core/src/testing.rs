@@ -56,6 +56,16 @@ impl TestDatabase {
         })
     }
 
+    /// Another fresh, empty database of the same backend.
+    pub async fn sibling(&self) -> TestDatabase {
+        match self.kind {
+            Kind::Sqlite(_) => TestDatabase::sqlite().await,
+            Kind::Postgres { .. } => TestDatabase::postgres()
+                .await
+                .expect("PostgreSQL answered a moment ago"),
+        }
+    }
+
     /// A new `Store` on the same database, for reading after the first one was closed.
     pub async fn reopen(&self) -> Store {
         let location = match &self.kind {

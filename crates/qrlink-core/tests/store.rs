@@ -13,6 +13,7 @@ use qrlink_core::store::{LinkQuery, Store, StoreLocation, TargetChange};
 use qrlink_core::table::{RedirectTable, Resolution};
 use qrlink_core::target::{TargetPolicy, TargetUrl};
 use qrlink_core::testing::TestDatabase;
+use qrlink_core::transfer::{self, ExportFormat, ImportContext, Source};
 
 /// Runs each story once per backend.
 macro_rules! conformance {
@@ -61,6 +62,9 @@ conformance!(
     concurrent_appends_and_folds_count_every_hit_once,
     a_search_matching_thousands_of_links_pages_in_slug_order,
     a_long_count_log_is_folded_in_several_transactions,
+    an_export_imported_into_an_empty_database_exports_the_same,
+    an_import_with_any_rejected_record_stores_nothing,
+    a_table_follows_a_bulk_import_by_reloading,
 );
 
 fn t0() -> Timestamp {
@@ -1099,4 +1103,243 @@ async fn a_long_count_log_is_folded_in_several_transactions(db: &TestDatabase) {
     assert_eq!(c0.iter().map(|c| c.counts.hits).sum::<i64>(), 2000 + 10 * 2);
     let c44 = store.daily_counts(&slug("c44")).await.unwrap();
     assert_eq!(c44.iter().map(|c| c.counts.head_hits).sum::<i64>(), 1000);
+}
+
+async fn export(store: &Store, format: ExportFormat) -> String {
+    let mut out = Vec::new();
+    transfer::export(store, format, &mut out).await.unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn importing<'a>(policy: &'a TargetPolicy, actor: &'a Actor) -> ImportContext<'a> {
+    ImportContext {
+        policy,
+        actor,
+        now: t0() + SignedDuration::from_hours(24),
+    }
+}
+
+/// Links with everything a link can carry: an alias, a schedule, a lock, a retirement, a
+/// history with reasons, and text a spreadsheet would take for a formula.
+async fn a_varied_collection(store: &Store) {
+    let mut new = NewLink::new(
+        Some(slug("keynote")),
+        target("https://example.org/keynote?a=1#top"),
+    );
+    new.title = "=HYPERLINK(\"https://evil.example\")".into();
+    new.notes = "Line one\nline two".into();
+    new.tags = vec![Tag::parse("-dash").unwrap(), Tag::parse("talks").unwrap()];
+    new.redirect_status = RedirectStatus::parse(308).unwrap();
+    new.forward_query = true;
+    store.create_link(&new, &alice(), t0()).await.unwrap();
+    let later = t0() + SignedDuration::from_mins(5);
+    let (keynote, opening) = (slug("keynote"), slug("opening"));
+    let moved = target("https://example.org/keynote-video");
+    let change = TargetChange {
+        reason: Some("video is up"),
+        ..repoint(&keynote, &moved)
+    };
+    store.set_target(change, &alice(), later).await.unwrap();
+    store
+        .rename(&slug("keynote"), &slug("opening"), &alice(), later)
+        .await
+        .unwrap();
+    store
+        .set_locked(&slug("opening"), true, &alice(), later)
+        .await
+        .unwrap();
+    let recap = target("https://example.org/recap");
+    let scheduled = TargetChange {
+        at: Some(t0() + SignedDuration::from_hours(24 * 30)),
+        confirm: true,
+        ..repoint(&opening, &recap)
+    };
+    store.set_target(scheduled, &alice(), later).await.unwrap();
+    let retire_at = Some(t0() + SignedDuration::from_hours(24 * 60));
+    store
+        .retire(&slug("opening"), retire_at, true, &alice(), later)
+        .await
+        .unwrap();
+
+    create(store, "old-flyer", "https://example.org/flyer").await;
+    store
+        .retire(&slug("old-flyer"), None, false, &alice(), later)
+        .await
+        .unwrap();
+    create(store, "bar", "https://b\u{fc}cher.example/").await;
+}
+
+async fn an_export_imported_into_an_empty_database_exports_the_same(db: &TestDatabase) {
+    let store = &db.store;
+    a_varied_collection(store).await;
+    let (policy, bob) = (policy(), Actor::new("bob", Interface::Cli));
+
+    let json = export(store, ExportFormat::Json).await;
+    assert_eq!(
+        json.lines().count(),
+        2 + 3,
+        "a line each for the start, the end and every link"
+    );
+    let empty = db.sibling().await;
+    let imported = transfer::import(&empty.store, json.as_bytes(), &importing(&policy, &bob))
+        .await
+        .unwrap();
+    assert_eq!(
+        (imported.source, imported.rows.len()),
+        (Source::QrlinkJson, 3)
+    );
+    assert_eq!(
+        export(&empty.store, ExportFormat::Json).await,
+        json,
+        "JSON round trip"
+    );
+    let original = store.link(&slug("keynote")).await.unwrap();
+    let copy = empty.store.link(&slug("keynote")).await.unwrap();
+    assert_eq!(
+        copy.slug.as_str(),
+        "opening",
+        "the alias leads to the renamed link"
+    );
+    assert_eq!((copy.locked, copy.schedule.len()), (true, 2));
+    assert_eq!(copy.state_at(t0()).target, original.state_at(t0()).target);
+    assert_eq!(
+        empty.store.history(&slug("opening")).await.unwrap(),
+        store.history(&slug("opening")).await.unwrap(),
+        "history is restored verbatim"
+    );
+
+    let csv = export(store, ExportFormat::Csv).await;
+    assert!(
+        csv.starts_with("slug,target,title,tags,status,locked\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"https://evil.example\"\")\",'-dash;talks,"),
+        "{csv}"
+    );
+    let empty = db.sibling().await;
+    let imported = transfer::import(&empty.store, csv.as_bytes(), &importing(&policy, &bob))
+        .await
+        .unwrap();
+    assert_eq!(
+        (imported.source, imported.rows.len()),
+        (Source::QrlinkCsv, 3)
+    );
+    assert_eq!(
+        export(&empty.store, ExportFormat::Csv).await,
+        csv,
+        "CSV round trip"
+    );
+    let copy = empty.store.link(&slug("opening")).await.unwrap();
+    assert_eq!(
+        copy.title, "=HYPERLINK(\"https://evil.example\")",
+        "neutralising is undone"
+    );
+    let history = empty.store.history(&slug("opening")).await.unwrap();
+    assert_eq!(
+        history.len(),
+        2,
+        "created, then locked, by the importer: {history:?}"
+    );
+    assert_eq!(history[0].actor, "bob");
+    assert_eq!(
+        history[0].reason.as_deref(),
+        Some("imported from a qrlink CSV file")
+    );
+    assert_eq!(history[1].change, Change::Lock { locked: true });
+}
+
+async fn an_import_with_any_rejected_record_stores_nothing(db: &TestDatabase) {
+    let store = &db.store;
+    create(store, "taken", "https://example.org/taken").await;
+    store
+        .rename(&slug("taken"), &slug("renamed"), &alice(), t0())
+        .await
+        .unwrap();
+    let (policy, bob) = (policy(), Actor::new("bob", Interface::Cli));
+    let file = "slug,target,title\n\
+                fine,https://example.org/fine,Fine\n\
+                TAKEN,https://example.org/other,An alias of another link\n\
+                bad-target,http://localhost/admin,Private\n\
+                fine,https://example.org/again,Twice\n\
+                short-row,https://example.org/x\n\
+                -bad-slug,https://example.org/y,Bad slug\n\
+                also-fine,https://example.org/also,Also fine\n";
+    let refused = transfer::import(store, file.as_bytes(), &importing(&policy, &bob)).await;
+    let Err(Error::Rejected(rejections)) = refused else {
+        panic!("{refused:?}")
+    };
+    let found: Vec<(u64, &str, &str)> = rejections
+        .iter()
+        .map(|r| (r.line, r.invalid.field, r.invalid.rule))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (4, "target", "private_address"),
+            (5, "slug", "duplicate"),
+            (6, "row", "columns"),
+            (7, "slug", "edge_hyphen")
+        ],
+        "{rejections:?}"
+    );
+    assert!(
+        rejections[1].invalid.message.contains("first on line 2"),
+        "{rejections:?}"
+    );
+
+    // The taken slug is only found against the database, once the file itself is clean.
+    let file = "slug,target\nfine,https://example.org/fine\nTAKEN,https://example.org/other\n";
+    let refused = transfer::import(store, file.as_bytes(), &importing(&policy, &bob)).await;
+    let Err(Error::Rejected(rejections)) = refused else {
+        panic!("{refused:?}")
+    };
+    let found: Vec<(u64, &str, &str)> = rejections
+        .iter()
+        .map(|r| (r.line, r.invalid.field, r.invalid.rule))
+        .collect();
+    assert_eq!(found, [(3, "slug", "taken")]);
+    let all = store
+        .list_links(&LinkQuery {
+            limit: 10,
+            ..LinkQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "nothing of either file was stored");
+    assert!(matches!(
+        store.link(&slug("fine")).await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+async fn a_table_follows_a_bulk_import_by_reloading(db: &TestDatabase) {
+    let store = &db.store;
+    let table = RedirectTable::new();
+    table.load(store).await.unwrap();
+    let mut file = String::from("slug,target,tags\n");
+    for n in 0..25_000 {
+        file.push_str(&format!("bulk-{n},https://example.org/{n},bulk\n"));
+    }
+    let (policy, bob) = (policy(), Actor::new("bob", Interface::Cli));
+    let imported = transfer::import(store, file.as_bytes(), &importing(&policy, &bob))
+        .await
+        .unwrap();
+    assert_eq!(imported.rows.len(), 25_000);
+    table.catch_up(store).await.unwrap();
+    assert_eq!(table.len(), 25_000);
+    let answer = table.resolve("bulk-24999", None, t0());
+    assert!(
+        matches!(&answer, Resolution::Redirect { location, .. } if location == "https://example.org/24999"),
+        "{answer:?}"
+    );
+    let tagged = store
+        .list_links(&LinkQuery {
+            tag: Some(Tag::parse("bulk").unwrap()),
+            limit: 5,
+            ..LinkQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(tagged.len(), 5);
 }

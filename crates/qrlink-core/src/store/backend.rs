@@ -5,7 +5,9 @@ use jiff::Timestamp;
 use sqlx::{Executor, Row};
 
 use crate::counts::{Counts, DailyCount};
-use crate::error::{Error, Result};
+use std::collections::HashMap;
+
+use crate::error::{Error, Invalid, Rejection, Result};
 use crate::link::{
     Actor, Change, HistoryEntry, Interface, Link, LinkDetails, LinkId, LinkStatus, NewLink, RedirectStatus,
     ScheduleEntry, ScheduledAction, Tag,
@@ -14,6 +16,7 @@ use crate::slug::Slug;
 use crate::store::{LinkQuery, SCHEMA_VERSION, TargetChange, routes, scheduled_action, timestamp};
 use crate::table::RoutedLink;
 use crate::target::TargetUrl;
+use crate::transfer::{ImportRow, LinkRecord};
 
 type Conn = <Db as sqlx::Database>::Connection;
 type Tx = sqlx::Transaction<'static, Db>;
@@ -25,6 +28,9 @@ const WRITE_LOCK_KEY: i64 = 0x71726c_696e6b;
 /// Above this many matching links, SQLite lists a search by scanning in slug order instead
 /// of through its search index (see `list_links`).
 const SEARCH_INDEX_LIMIT: i64 = 1000;
+
+/// Links per statement of a bulk import or per read of an export.
+const TRANSFER_CHUNK: usize = 2000;
 
 /// Count-log rows folded per transaction (see `fold_counts`).
 const FOLD_CHUNK: i64 = 20_000;
@@ -38,6 +44,26 @@ const LINK_COLUMNS: &str =
 #[derive(Debug, Clone)]
 pub struct Backend {
     pub(super) pool: sqlx::Pool<Db>,
+}
+
+/// The `FROM` item that unpacks `$1`, a JSON array of row arrays bound as text, into rows `e`:
+/// binding each value of a bulk write separately costs more than the write itself.
+const JSON_ROWS: &str = match DIALECT {
+    Dialect::Sqlite => "json_each($1) AS e",
+    Dialect::Postgres => "jsonb_array_elements($1::jsonb) AS e",
+};
+
+/// Element `index` of a [`JSON_ROWS`] row, as SQL type `ty` (SQLite's `->>` already gives
+/// integers and text, and booleans as 0 and 1).
+fn json_column(index: usize, ty: &str) -> String {
+    match DIALECT {
+        Dialect::Sqlite => format!("e.value ->> {index}"),
+        Dialect::Postgres => format!("(e.value ->> {index})::{ty}"),
+    }
+}
+
+fn json(rows: &impl serde::Serialize) -> String {
+    serde_json::to_string(rows).expect("rows of text and numbers serialise")
 }
 
 fn micros(at: Timestamp) -> i64 {
@@ -542,6 +568,202 @@ impl Backend {
         }
         Ok(())
     }
+
+    /// Streams every link with its history to `each`, in slug order, from one consistent
+    /// snapshot of the database. Reads [`TRANSFER_CHUNK`] links at a time, with one query per
+    /// table for the whole chunk.
+    pub(super) async fn export_links(&self, each: &mut (dyn FnMut(LinkRecord) -> Result<()> + Send)) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        if DIALECT == Dialect::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        }
+        let chunk = format!("SELECT id FROM links WHERE slug > $1 ORDER BY slug LIMIT {TRANSFER_CHUNK}");
+        let mut after = String::new();
+        let mut exported = 0;
+        loop {
+            let rows = sqlx::query(&format!(
+                "SELECT {LINK_COLUMNS} FROM links WHERE slug > $1 ORDER BY slug LIMIT {TRANSFER_CHUNK}"
+            ))
+            .bind(&after)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else { return Ok(exported) };
+            let last: String = last.try_get("slug")?;
+            let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+            let tag_rows: Vec<(i64, String)> =
+                sqlx::query_as(&format!("SELECT link_id, tag FROM link_tags WHERE link_id IN ({chunk}) ORDER BY tag"))
+                    .bind(&after)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for (id, tag) in tag_rows {
+                tags.entry(id).or_default().push(tag);
+            }
+            let mut aliases: HashMap<i64, Vec<String>> = HashMap::new();
+            let alias_rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+                "SELECT s.link_id, s.slug FROM slugs s JOIN links l ON l.id = s.link_id
+                 WHERE s.slug <> l.slug AND s.link_id IN ({chunk}) ORDER BY s.slug"
+            ))
+            .bind(&after)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (id, alias) in alias_rows {
+                aliases.entry(id).or_default().push(alias);
+            }
+            let mut schedules: HashMap<i64, Vec<ScheduleRow>> = HashMap::new();
+            let schedule_rows: Vec<(i64, i64, i64, Option<String>, i64, String)> = sqlx::query_as(&format!(
+                "SELECT link_id, id, at, target, created_at, actor FROM schedule
+                 WHERE link_id IN ({chunk}) ORDER BY at, id"
+            ))
+            .bind(&after)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (link, id, at, target, created_at, actor) in schedule_rows {
+                schedules.entry(link).or_default().push((id, at, target, created_at, actor));
+            }
+            let mut histories: HashMap<i64, Vec<HistoryEntry>> = HashMap::new();
+            let history_rows = sqlx::query(&format!(
+                "SELECT link_id, seq, at, actor, interface, kind, old, new, effective_at, reason FROM history
+                 WHERE link_id IN ({chunk}) ORDER BY link_id, seq"
+            ))
+            .bind(&after)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &history_rows {
+                histories.entry(row.try_get("link_id")?).or_default().push(history_entry(row)?);
+            }
+            for row in &rows {
+                let id: i64 = row.try_get("id")?;
+                let link = link_from_row(
+                    row,
+                    tags.remove(&id).unwrap_or_default(),
+                    aliases.remove(&id).unwrap_or_default(),
+                    schedules.remove(&id).unwrap_or_default(),
+                )?;
+                each(LinkRecord { link, history: histories.remove(&id).unwrap_or_default() })?;
+                exported += 1;
+            }
+            after = last;
+        }
+    }
+
+    /// Writes every record, or none: one transaction, refused as a whole with every record
+    /// whose slug or alias is taken. Records are inserted [`TRANSFER_CHUNK`] at a time, each
+    /// table's rows bound as one JSON array, so a million links take seconds, not minutes.
+    pub(super) async fn import_links(&self, rows: &[ImportRow]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let taken_sql = match DIALECT {
+            Dialect::Sqlite => "SELECT slug FROM slugs WHERE slug IN (SELECT value FROM json_each($1))",
+            Dialect::Postgres => "SELECT slug FROM slugs WHERE slug IN (SELECT jsonb_array_elements_text($1::jsonb))",
+        };
+        let mut taken = std::collections::HashSet::new();
+        for chunk in rows.chunks(TRANSFER_CHUNK) {
+            let slugs: Vec<&str> = chunk.iter().flat_map(|row| row.record.slugs()).map(Slug::as_str).collect();
+            let found: Vec<String> = sqlx::query_scalar(taken_sql).bind(json(&slugs)).fetch_all(&mut *tx).await?;
+            taken.extend(found);
+        }
+        if !taken.is_empty() {
+            let rejections = rows
+                .iter()
+                .filter_map(|row| {
+                    let slug = row.record.slugs().find(|slug| taken.contains(slug.as_str()))?;
+                    let field = if *slug == row.record.link.slug { "slug" } else { "aliases" };
+                    let message = format!("the slug `{slug}` is taken (slugs are never freed)");
+                    Some(Rejection { line: row.line, invalid: Invalid::new(field, "taken", message) })
+                })
+                .collect();
+            return Err(Error::Rejected(rejections));
+        }
+
+        let links_sql = format!(
+            "INSERT INTO links (slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at)
+             SELECT {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {JSON_ROWS}",
+            json_column(0, "text"), json_column(1, "text"), json_column(2, "text"), json_column(3, "text"),
+            json_column(4, "text"), json_column(5, "boolean"), json_column(6, "bigint"), json_column(7, "boolean"),
+            json_column(8, "bigint"), json_column(9, "bigint"),
+        );
+        // The other tables name their link by its current slug, joined to the new `links` rows.
+        let by_slug = |columns: &str, values: &[String]| {
+            format!(
+                "INSERT INTO {columns} SELECT l.id, {} FROM {JSON_ROWS} JOIN links l ON l.slug = {}",
+                values.join(", "),
+                json_column(0, "text")
+            )
+        };
+        let slugs_sql = by_slug("slugs (link_id, slug)", &[json_column(1, "text")]);
+        let tags_sql = by_slug("link_tags (link_id, tag)", &[json_column(1, "text")]);
+        let history_sql = by_slug(
+            "history (link_id, seq, at, actor, interface, kind, old, new, effective_at, reason)",
+            &[
+                json_column(1, "bigint"), json_column(2, "bigint"), json_column(3, "text"), json_column(4, "text"),
+                json_column(5, "text"), json_column(6, "text"), json_column(7, "text"), json_column(8, "bigint"),
+                json_column(9, "text"),
+            ],
+        );
+        let schedule_sql = by_slug(
+            "schedule (link_id, at, target, created_at, actor)",
+            &[json_column(1, "bigint"), json_column(2, "text"), json_column(3, "bigint"), json_column(4, "text")],
+        );
+        let changes_sql =
+            format!("INSERT INTO changes (link_id) SELECT l.id FROM {JSON_ROWS} JOIN links l ON l.slug = {}", json_column(0, "text"));
+        for chunk in rows.chunks(TRANSFER_CHUNK) {
+            let records = || chunk.iter().map(|row| &row.record);
+            let links: Vec<_> = records()
+                .map(|r| {
+                    let l = &r.link;
+                    serde_json::json!([
+                        l.slug.as_str(), l.target.as_str(), l.title, l.notes, l.status.as_str(), l.locked,
+                        l.redirect_status.code(), l.forward_query, micros(l.created_at), micros(l.updated_at)
+                    ])
+                })
+                .collect();
+            sqlx::query(&links_sql).bind(json(&links)).execute(&mut *tx).await?;
+            let slugs: Vec<(&str, &str)> =
+                records().flat_map(|r| r.slugs().map(|slug| (r.link.slug.as_str(), slug.as_str()))).collect();
+            sqlx::query(&slugs_sql).bind(json(&slugs)).execute(&mut *tx).await?;
+            let mut tags: Vec<(&str, &str)> = Vec::new();
+            for r in records() {
+                let mut own: Vec<&str> = r.link.tags.iter().map(Tag::as_str).collect();
+                own.sort_unstable();
+                own.dedup();
+                tags.extend(own.into_iter().map(|tag| (r.link.slug.as_str(), tag)));
+            }
+            if !tags.is_empty() {
+                sqlx::query(&tags_sql).bind(json(&tags)).execute(&mut *tx).await?;
+            }
+            let history: Vec<_> = records()
+                .flat_map(|r| {
+                    r.history.iter().map(|entry| {
+                        let (kind, old, new, effective_at) = stored_change(&entry.change);
+                        serde_json::json!([
+                            r.link.slug.as_str(), entry.seq, micros(entry.at), entry.actor,
+                            entry.interface.as_str(), kind, old, new, effective_at, entry.reason
+                        ])
+                    })
+                })
+                .collect();
+            sqlx::query(&history_sql).bind(json(&history)).execute(&mut *tx).await?;
+            let schedule: Vec<_> = records()
+                .flat_map(|r| {
+                    r.link.schedule.iter().map(|entry| {
+                        let target = match &entry.action {
+                            ScheduledAction::Target { target } => Some(target.as_str()),
+                            ScheduledAction::Retire => None,
+                        };
+                        serde_json::json!([
+                            r.link.slug.as_str(), micros(entry.at), target, micros(entry.created_at), entry.actor
+                        ])
+                    })
+                })
+                .collect();
+            if !schedule.is_empty() {
+                sqlx::query(&schedule_sql).bind(json(&schedule)).execute(&mut *tx).await?;
+            }
+            let changed: Vec<[&str; 1]> = records().map(|r| [r.link.slug.as_str()]).collect();
+            sqlx::query(&changes_sql).bind(json(&changed)).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp) -> Result<LinkId> {
@@ -689,15 +911,7 @@ async fn record(
     change: &Change,
     reason: Option<&str>,
 ) -> Result<()> {
-    let (kind, old, new, effective_at) = match change {
-        Change::Created { slug, target } => ("created", Some(slug.clone()), Some(target.clone()), None),
-        Change::Target { old, new } => ("target", Some(old.clone()), Some(new.clone()), None),
-        Change::Slug { old, new } => ("slug", Some(old.clone()), Some(new.clone()), None),
-        Change::Status { old, new } => ("status", Some(old.as_str().to_owned()), Some(new.as_str().to_owned()), None),
-        Change::Lock { locked } => ("lock", None, Some(locked.to_string()), None),
-        Change::Scheduled { at, target } => ("scheduled", None, target.clone(), Some(micros(*at))),
-        Change::Unscheduled { at, target } => ("unscheduled", None, target.clone(), Some(micros(*at))),
-    };
+    let (kind, old, new, effective_at) = stored_change(change);
     let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM history WHERE link_id = $1")
         .bind(id.0)
         .fetch_one(&mut **tx)
@@ -719,6 +933,20 @@ async fn record(
     .execute(&mut **tx)
     .await?;
     append_change(tx, id).await
+}
+
+/// How a change is stored in `history`: kind, old, new and effective time (the inverse of
+/// [`history_entry`]).
+fn stored_change(change: &Change) -> (&'static str, Option<String>, Option<String>, Option<i64>) {
+    match change {
+        Change::Created { slug, target } => ("created", Some(slug.clone()), Some(target.clone()), None),
+        Change::Target { old, new } => ("target", Some(old.clone()), Some(new.clone()), None),
+        Change::Slug { old, new } => ("slug", Some(old.clone()), Some(new.clone()), None),
+        Change::Status { old, new } => ("status", Some(old.as_str().to_owned()), Some(new.as_str().to_owned()), None),
+        Change::Lock { locked } => ("lock", None, Some(locked.to_string()), None),
+        Change::Scheduled { at, target } => ("scheduled", None, target.clone(), Some(micros(*at))),
+        Change::Unscheduled { at, target } => ("unscheduled", None, target.clone(), Some(micros(*at))),
+    }
 }
 
 async fn append_change(tx: &mut Tx, id: LinkId) -> Result<()> {
@@ -761,24 +989,39 @@ async fn load_link(conn: &mut Conn, id: LinkId) -> Result<Link> {
         .bind(id.0)
         .fetch_one(&mut *conn)
         .await?;
-    let slug = Slug::parse(row.try_get::<&str, _>("slug")?).map_err(Error::Invalid)?;
+    let slug: String = row.try_get("slug")?;
     let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM link_tags WHERE link_id = $1 ORDER BY tag")
         .bind(id.0)
         .fetch_all(&mut *conn)
         .await?;
     let aliases: Vec<String> = sqlx::query_scalar("SELECT slug FROM slugs WHERE link_id = $1 AND slug <> $2 ORDER BY slug")
         .bind(id.0)
-        .bind(slug.as_str())
+        .bind(&slug)
         .fetch_all(&mut *conn)
         .await?;
-    let schedule: Vec<(i64, i64, Option<String>, i64, String)> =
+    let schedule: Vec<ScheduleRow> =
         sqlx::query_as("SELECT id, at, target, created_at, actor FROM schedule WHERE link_id = $1 ORDER BY at, id")
             .bind(id.0)
             .fetch_all(&mut *conn)
             .await?;
+    link_from_row(&row, tags, aliases, schedule)
+}
+
+/// A stored schedule entry: id, time, target (NULL: retire), creation time, actor.
+type ScheduleRow = (i64, i64, Option<String>, i64, String);
+
+/// A link from its `links` row (the columns of [`LINK_COLUMNS`]) and what other tables hold
+/// of it, in the order they are shown: tags and aliases by name, the schedule by time.
+fn link_from_row(
+    row: &<Db as sqlx::Database>::Row,
+    tags: Vec<String>,
+    aliases: Vec<String>,
+    schedule: Vec<ScheduleRow>,
+) -> Result<Link> {
+    let slug = Slug::parse(row.try_get::<&str, _>("slug")?).map_err(Error::Invalid)?;
     let status: String = row.try_get("status")?;
     Ok(Link {
-        id,
+        id: LinkId(row.try_get("id")?),
         slug,
         target: TargetUrl::from_stored(row.try_get("target")?),
         title: row.try_get("title")?,

@@ -18,6 +18,7 @@ use crate::link::{Actor, HistoryEntry, Link, LinkDetails, LinkId, LinkStatus, Ne
 use crate::slug::Slug;
 use crate::table::RoutedLink;
 use crate::target::{TargetPolicy, TargetUrl};
+use crate::transfer::{ImportRow, LinkRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dialect {
@@ -379,6 +380,22 @@ impl Store {
         now: Timestamp,
     ) -> Result<()> {
         dispatch!(self.create_links(links, actor, now))
+    }
+
+    /// Streams every link with its history to `each`, in slug order, from one consistent
+    /// snapshot; returns how many. See [`crate::transfer`] for the file formats.
+    pub async fn export_links(
+        &self,
+        each: &mut (dyn FnMut(LinkRecord) -> Result<()> + Send),
+    ) -> Result<u64> {
+        dispatch!(self.export_links(each))
+    }
+
+    /// Writes the records verbatim (history included) in one transaction: all, or none with
+    /// [`crate::Error::Rejected`] listing every record whose slug or alias is taken. The rows
+    /// must be valid and free of duplicates among themselves ([`crate::transfer`] checks both).
+    pub async fn import_links(&self, rows: &[ImportRow]) -> Result<()> {
+        dispatch!(self.import_links(rows))
     }
 
     /// The link with this slug, current or alias.
