@@ -92,6 +92,22 @@ pub enum Command {
     Link(LinkCommand),
     /// Make a QR code for any text, verified by a decoder before it is written.
     Qr(Box<QrArgs>),
+    /// Write every link as qrlink JSON (with aliases, schedule and history: what `import`
+    /// restores exactly) or CSV (`slug,target,title,tags,status,locked`).
+    Export {
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormatArg,
+        /// Write to this file (complete or not at all) instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Import links from a qrlink JSON or CSV file, or a CSV export of Shlink, YOURLS, Kutt or
+    /// Bitly (see docs/IMPORT.md). All or nothing: every rejected record is listed with its
+    /// line and reason, and then nothing is stored. A taken slug is never overwritten.
+    Import {
+        /// The file to read; `-` reads standard input.
+        file: PathBuf,
+    },
     /// Write a consistent, checked copy of the SQLite database while qrlink runs.
     /// (PostgreSQL: use pg_dump, see the README.)
     Backup {
@@ -106,6 +122,12 @@ pub enum Command {
         #[arg(long)]
         replace: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormatArg {
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Args)]

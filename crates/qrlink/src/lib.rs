@@ -7,6 +7,7 @@ pub mod instance;
 pub mod link_cmd;
 pub mod qr_cmd;
 pub mod server;
+pub mod transfer_cmd;
 
 use qrlink_core::clock::Clock;
 use qrlink_core::store::Store;
@@ -74,6 +75,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "qrlink listening"
             );
             server.run(server::shutdown_signal()).await
+        }
+        Command::Export { format, output } => {
+            let store = instance::open_store(&cli.instance).await?;
+            let outcome = transfer_cmd::export(&store, format, output.as_deref()).await;
+            store.close().await;
+            outcome
+        }
+        Command::Import { file } => {
+            let store = instance::open_store(&cli.instance).await?;
+            let outcome = transfer_cmd::import(&store, &instance, &file, &clock).await;
+            store.close().await;
+            outcome
         }
         Command::Link(command) => {
             let store = instance::open_store(&cli.instance).await?;

@@ -301,7 +301,7 @@ fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, qrlink_core::Invalid> {
 
 /// Who runs the command, for history. The CLI acts with the rights of whoever can open the
 /// database, so the operating-system user is the honest name.
-fn os_user() -> String {
+pub(crate) fn os_user() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".to_owned())

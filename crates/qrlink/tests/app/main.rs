@@ -9,3 +9,4 @@ mod public;
 mod replicas;
 mod shutdown;
 mod support;
+mod transfer;
