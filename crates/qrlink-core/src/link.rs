@@ -347,7 +347,7 @@ pub(crate) fn state_at<'a, T: ?Sized>(
 }
 
 /// A link to be created. Fields are already validated by their types.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLink {
     /// `None` generates a random slug.
     pub slug: Option<Slug>,
@@ -374,7 +374,7 @@ impl NewLink {
 }
 
 /// A change to a link's descriptive settings; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkDetails {
     pub title: Option<String>,
     pub notes: Option<String>,

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Invalid, Rejection, Result};
 use crate::link::{
-    Actor, Change, HistoryEntry, Interface, Link, LinkDetails, LinkId, LinkStatus, NewLink, RedirectStatus,
+    Actor, Change, HistoryEntry, Interface, Link, LinkId, LinkStatus, NewLink, RedirectStatus,
     ScheduleEntry, ScheduledAction, Tag,
 };
 use crate::slug::Slug;
-use crate::store::{LinkQuery, SCHEMA_VERSION, TargetChange, routes, scheduled_action, timestamp};
+use crate::store::{Edit, LinkQuery, SCHEMA_VERSION, routes, scheduled_action, timestamp};
 use crate::table::RoutedLink;
 use crate::target::TargetUrl;
 use crate::transfer::{ImportRow, LinkRecord};
@@ -130,7 +130,7 @@ impl Backend {
 
     pub(super) async fn create_link(&self, new: &NewLink, actor: &Actor, now: Timestamp) -> Result<Link> {
         let mut tx = self.begin_write().await?;
-        let id = insert_link(&mut tx, new, actor, now).await?;
+        let id = insert_link(&mut tx, new, actor, now, None).await?;
         let link = load_link(&mut tx, id).await?;
         tx.commit().await?;
         Ok(link)
@@ -140,7 +140,7 @@ impl Backend {
     pub(super) async fn create_links(&self, links: &[NewLink], actor: &Actor, now: Timestamp) -> Result<()> {
         let mut tx = self.begin_write().await?;
         for new in links {
-            insert_link(&mut tx, new, actor, now).await?;
+            insert_link(&mut tx, new, actor, now, None).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -219,140 +219,23 @@ impl Backend {
         Ok(links)
     }
 
-    pub(super) async fn set_target(&self, change: TargetChange<'_>, actor: &Actor, now: Timestamp) -> Result<Link> {
+    /// Makes one change in its own transaction and returns the link as it is afterwards.
+    pub(super) async fn edit(&self, edit: &Edit, actor: &Actor, now: Timestamp, reason: Option<&str>) -> Result<Link> {
         let mut tx = self.begin_write().await?;
-        let link = lock_link(&mut tx, change.slug, now).await?;
-        if link.locked && !change.confirm {
-            return Err(Error::ConfirmationRequired(link.slug));
-        }
-        let reason = change.reason;
-        match change.at.filter(|at| *at > now) {
-            Some(at) => {
-                let action = ScheduledAction::Target { target: change.target.clone() };
-                schedule(&mut tx, &link, at, &action, actor, now, reason).await?;
-            }
-            None if &link.target == change.target => {}
-            None => {
-                sqlx::query("UPDATE links SET target = $1, updated_at = $2 WHERE id = $3")
-                    .bind(change.target.as_str())
-                    .bind(micros(now))
-                    .bind(link.id.0)
-                    .execute(&mut *tx)
-                    .await?;
-                let entry = Change::Target { old: link.target.to_string(), new: change.target.to_string() };
-                record(&mut tx, link.id, now, actor, &entry, reason).await?;
-            }
-        }
-        let link = load_link(&mut tx, link.id).await?;
+        let id = edit_in(&mut tx, edit, actor, now, reason).await?;
+        let link = load_link(&mut tx, id).await?;
         tx.commit().await?;
         Ok(link)
     }
 
-    pub(super) async fn update_details(
-        &self,
-        slug: &Slug,
-        details: &LinkDetails,
-        actor: &Actor,
-        now: Timestamp,
-    ) -> Result<Link> {
-        // History records target, slug, status and lock (R-LNK-3), not descriptive details;
-        // the actor is taken for the audit log that records every change.
-        let _ = actor;
+    /// Makes every change in one transaction, in order: all of them, or none.
+    pub(super) async fn apply_edits(&self, edits: &[Edit], actor: &Actor, now: Timestamp, reason: Option<&str>) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let link = lock_link(&mut tx, slug, now).await?;
-        sqlx::query(
-            "UPDATE links SET title = $1, notes = $2, redirect_status = $3, forward_query = $4, updated_at = $5
-             WHERE id = $6",
-        )
-        .bind(details.title.as_ref().unwrap_or(&link.title))
-        .bind(details.notes.as_ref().unwrap_or(&link.notes))
-        .bind(i64::from(details.redirect_status.unwrap_or(link.redirect_status).code()))
-        .bind(details.forward_query.unwrap_or(link.forward_query))
-        .bind(micros(now))
-        .bind(link.id.0)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(tags) = &details.tags {
-            replace_tags(&mut tx, link.id, tags).await?;
+        for edit in edits {
+            edit_in(&mut tx, edit, actor, now, reason).await?;
         }
-        append_change(&mut tx, link.id).await?;
-        let link = load_link(&mut tx, link.id).await?;
         tx.commit().await?;
-        Ok(link)
-    }
-
-    pub(super) async fn retire(
-        &self,
-        slug: &Slug,
-        at: Option<Timestamp>,
-        confirm: bool,
-        actor: &Actor,
-        now: Timestamp,
-    ) -> Result<Link> {
-        let mut tx = self.begin_write().await?;
-        let link = lock_link(&mut tx, slug, now).await?;
-        if link.locked && !confirm {
-            return Err(Error::ConfirmationRequired(link.slug));
-        }
-        match at.filter(|at| *at > now) {
-            Some(at) => schedule(&mut tx, &link, at, &ScheduledAction::Retire, actor, now, None).await?,
-            None => set_status(&mut tx, &link, LinkStatus::Retired, actor, now).await?,
-        }
-        let link = load_link(&mut tx, link.id).await?;
-        tx.commit().await?;
-        Ok(link)
-    }
-
-    pub(super) async fn unretire(&self, slug: &Slug, actor: &Actor, now: Timestamp) -> Result<Link> {
-        let mut tx = self.begin_write().await?;
-        let link = lock_link(&mut tx, slug, now).await?;
-        set_status(&mut tx, &link, LinkStatus::Active, actor, now).await?;
-        let link = load_link(&mut tx, link.id).await?;
-        tx.commit().await?;
-        Ok(link)
-    }
-
-    pub(super) async fn set_locked(&self, slug: &Slug, locked: bool, actor: &Actor, now: Timestamp) -> Result<Link> {
-        let mut tx = self.begin_write().await?;
-        let link = lock_link(&mut tx, slug, now).await?;
-        if link.locked != locked {
-            sqlx::query("UPDATE links SET locked = $1, updated_at = $2 WHERE id = $3")
-                .bind(locked)
-                .bind(micros(now))
-                .bind(link.id.0)
-                .execute(&mut *tx)
-                .await?;
-            record(&mut tx, link.id, now, actor, &Change::Lock { locked }, None).await?;
-        }
-        let link = load_link(&mut tx, link.id).await?;
-        tx.commit().await?;
-        Ok(link)
-    }
-
-    pub(super) async fn rename(&self, old: &Slug, new: &Slug, actor: &Actor, now: Timestamp) -> Result<Link> {
-        let mut tx = self.begin_write().await?;
-        let link = lock_link(&mut tx, old, now).await?;
-        if link.locked {
-            return Err(Error::LockedRename(link.slug));
-        }
-        sqlx::query("INSERT INTO slugs (slug, link_id) VALUES ($1, $2)")
-            .bind(new.as_str())
-            .bind(link.id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| slug_taken(e, new))?;
-        sqlx::query("UPDATE links SET slug = $1, updated_at = $2 WHERE id = $3")
-            .bind(new.as_str())
-            .bind(micros(now))
-            .bind(link.id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| slug_taken(e, new))?;
-        let entry = Change::Slug { old: link.slug.to_string(), new: new.to_string() };
-        record(&mut tx, link.id, now, actor, &entry, None).await?;
-        let link = load_link(&mut tx, link.id).await?;
-        tx.commit().await?;
-        Ok(link)
+        Ok(())
     }
 
     pub(super) async fn history(&self, slug: &Slug) -> Result<Vec<HistoryEntry>> {
@@ -366,27 +249,6 @@ impl Backend {
         .fetch_all(&mut *conn)
         .await?;
         rows.iter().map(history_entry).collect()
-    }
-
-    pub(super) async fn unschedule(&self, slug: &Slug, entry_id: i64, actor: &Actor, now: Timestamp) -> Result<Link> {
-        let mut tx = self.begin_write().await?;
-        let link = lock_link(&mut tx, slug, now).await?;
-        let Some(entry) = link.schedule.iter().find(|entry| entry.id == entry_id) else {
-            return Err(Error::invalid(
-                "entry",
-                "exists",
-                format!("`{}` has no pending schedule entry {entry_id}", link.slug),
-            ));
-        };
-        sqlx::query("DELETE FROM schedule WHERE id = $1").bind(entry_id).execute(&mut *tx).await?;
-        let target = match &entry.action {
-            ScheduledAction::Target { target } => Some(target.to_string()),
-            ScheduledAction::Retire => None,
-        };
-        record(&mut tx, link.id, now, actor, &Change::Unscheduled { at: entry.at, target }, None).await?;
-        let link = load_link(&mut tx, link.id).await?;
-        tx.commit().await?;
-        Ok(link)
     }
 
     pub(super) async fn apply_due_schedules(&self, now: Timestamp) -> Result<usize> {
@@ -766,7 +628,7 @@ impl Backend {
     }
 }
 
-async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp) -> Result<LinkId> {
+async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp, reason: Option<&str>) -> Result<LinkId> {
     let slug = match &new.slug {
         Some(slug) => slug.clone(),
         None => free_generated_slug(tx).await?,
@@ -794,11 +656,128 @@ async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp) 
         .map_err(|e| slug_taken(e, &slug))?;
     replace_tags(tx, id, &new.tags).await?;
     let created = Change::Created { slug: slug.to_string(), target: new.target.to_string() };
-    record(tx, id, now, actor, &created, None).await?;
+    record(tx, id, now, actor, &created, reason).await?;
     Ok(id)
 }
 
 
+
+/// One change inside a write transaction; returns the link it changed. Every front end's
+/// single changes and `apply`'s batches go through here.
+async fn edit_in(tx: &mut Tx, edit: &Edit, actor: &Actor, now: Timestamp, reason: Option<&str>) -> Result<LinkId> {
+    let slug = match edit {
+        Edit::Create(new) => return insert_link(tx, new, actor, now, reason).await,
+        Edit::SetTarget { slug, .. }
+        | Edit::Details { slug, .. }
+        | Edit::Retire { slug, .. }
+        | Edit::Unretire { slug }
+        | Edit::Lock { slug, .. }
+        | Edit::Rename { old: slug, .. }
+        | Edit::Unschedule { slug, .. } => slug,
+    };
+    let link = lock_link(tx, slug, now).await?;
+    match edit {
+        Edit::Create(_) => unreachable!("handled above"),
+        Edit::SetTarget { target, at, confirm, .. } => {
+            if link.locked && !confirm {
+                return Err(Error::ConfirmationRequired(link.slug));
+            }
+            match at.filter(|at| *at > now) {
+                Some(at) => {
+                    let action = ScheduledAction::Target { target: target.clone() };
+                    schedule(tx, &link, at, &action, actor, now, reason).await?;
+                }
+                None if &link.target == target => {}
+                None => {
+                    sqlx::query("UPDATE links SET target = $1, updated_at = $2 WHERE id = $3")
+                        .bind(target.as_str())
+                        .bind(micros(now))
+                        .bind(link.id.0)
+                        .execute(&mut **tx)
+                        .await?;
+                    let entry = Change::Target { old: link.target.to_string(), new: target.to_string() };
+                    record(tx, link.id, now, actor, &entry, reason).await?;
+                }
+            }
+        }
+        Edit::Details { details, .. } => {
+            // History records target, slug, status and lock (R-LNK-3), not descriptive details.
+            sqlx::query(
+                "UPDATE links SET title = $1, notes = $2, redirect_status = $3, forward_query = $4, updated_at = $5
+                 WHERE id = $6",
+            )
+            .bind(details.title.as_ref().unwrap_or(&link.title))
+            .bind(details.notes.as_ref().unwrap_or(&link.notes))
+            .bind(i64::from(details.redirect_status.unwrap_or(link.redirect_status).code()))
+            .bind(details.forward_query.unwrap_or(link.forward_query))
+            .bind(micros(now))
+            .bind(link.id.0)
+            .execute(&mut **tx)
+            .await?;
+            if let Some(tags) = &details.tags {
+                replace_tags(tx, link.id, tags).await?;
+            }
+            append_change(tx, link.id).await?;
+        }
+        Edit::Retire { at, confirm, .. } => {
+            if link.locked && !confirm {
+                return Err(Error::ConfirmationRequired(link.slug));
+            }
+            match at.filter(|at| *at > now) {
+                Some(at) => schedule(tx, &link, at, &ScheduledAction::Retire, actor, now, reason).await?,
+                None => set_status(tx, &link, LinkStatus::Retired, actor, now, reason).await?,
+            }
+        }
+        Edit::Unretire { .. } => set_status(tx, &link, LinkStatus::Active, actor, now, reason).await?,
+        Edit::Lock { locked, .. } => {
+            if link.locked != *locked {
+                sqlx::query("UPDATE links SET locked = $1, updated_at = $2 WHERE id = $3")
+                    .bind(locked)
+                    .bind(micros(now))
+                    .bind(link.id.0)
+                    .execute(&mut **tx)
+                    .await?;
+                record(tx, link.id, now, actor, &Change::Lock { locked: *locked }, reason).await?;
+            }
+        }
+        Edit::Rename { new, .. } => {
+            if link.locked {
+                return Err(Error::LockedRename(link.slug));
+            }
+            sqlx::query("INSERT INTO slugs (slug, link_id) VALUES ($1, $2)")
+                .bind(new.as_str())
+                .bind(link.id.0)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| slug_taken(e, new))?;
+            sqlx::query("UPDATE links SET slug = $1, updated_at = $2 WHERE id = $3")
+                .bind(new.as_str())
+                .bind(micros(now))
+                .bind(link.id.0)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| slug_taken(e, new))?;
+            let entry = Change::Slug { old: link.slug.to_string(), new: new.to_string() };
+            record(tx, link.id, now, actor, &entry, reason).await?;
+        }
+        Edit::Unschedule { entry_id, .. } => {
+            let Some(entry) = link.schedule.iter().find(|entry| entry.id == *entry_id) else {
+                return Err(Error::invalid(
+                    "entry",
+                    "exists",
+                    format!("`{}` has no pending schedule entry {entry_id}", link.slug),
+                ));
+            };
+            sqlx::query("DELETE FROM schedule WHERE id = $1").bind(entry_id).execute(&mut **tx).await?;
+            let target = match &entry.action {
+                ScheduledAction::Target { target } => Some(target.to_string()),
+                ScheduledAction::Retire => None,
+            };
+            record(tx, link.id, now, actor, &Change::Unscheduled { at: entry.at, target }, reason).await?;
+        }
+    }
+    Ok(link.id)
+}
 
 /// Resolves a current slug or an alias to its link.
 async fn resolve(conn: &mut Conn, slug: &Slug) -> Result<LinkId> {
@@ -840,7 +819,7 @@ async fn fold_due_schedule(tx: &mut Tx, id: LinkId, now: Timestamp) -> Result<us
                 record(tx, id, at, &actor, &entry, None).await?;
             }
             Some(_) => {}
-            None => set_status(tx, &link, LinkStatus::Retired, &actor, at).await?,
+            None => set_status(tx, &link, LinkStatus::Retired, &actor, at, None).await?,
         }
         sqlx::query("DELETE FROM schedule WHERE id = $1").bind(entry_id).execute(&mut **tx).await?;
     }
@@ -850,7 +829,14 @@ async fn fold_due_schedule(tx: &mut Tx, id: LinkId, now: Timestamp) -> Result<us
     Ok(due.len())
 }
 
-async fn set_status(tx: &mut Tx, link: &Link, status: LinkStatus, actor: &Actor, now: Timestamp) -> Result<()> {
+async fn set_status(
+    tx: &mut Tx,
+    link: &Link,
+    status: LinkStatus,
+    actor: &Actor,
+    now: Timestamp,
+    reason: Option<&str>,
+) -> Result<()> {
     if link.status == status {
         return Ok(());
     }
@@ -860,7 +846,7 @@ async fn set_status(tx: &mut Tx, link: &Link, status: LinkStatus, actor: &Actor,
         .bind(link.id.0)
         .execute(&mut **tx)
         .await?;
-    record(tx, link.id, now, actor, &Change::Status { old: link.status, new: status }, None).await
+    record(tx, link.id, now, actor, &Change::Status { old: link.status, new: status }, reason).await
 }
 
 async fn schedule(

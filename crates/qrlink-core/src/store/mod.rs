@@ -425,7 +425,13 @@ impl Store {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Link> {
-        dispatch!(self.set_target(change, actor, now))
+        let edit = Edit::SetTarget {
+            slug: change.slug.clone(),
+            target: change.target.clone(),
+            at: change.at,
+            confirm: change.confirm,
+        };
+        self.edit(&edit, actor, now, change.reason).await
     }
 
     pub async fn update_details(
@@ -435,7 +441,11 @@ impl Store {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Link> {
-        dispatch!(self.update_details(slug, details, actor, now))
+        let edit = Edit::Details {
+            slug: slug.clone(),
+            details: details.clone(),
+        };
+        self.edit(&edit, actor, now, None).await
     }
 
     /// Retires the link now, or from `at` on. A retired link answers 410; its slug stays taken.
@@ -447,11 +457,17 @@ impl Store {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Link> {
-        dispatch!(self.retire(slug, at, confirm, actor, now))
+        let edit = Edit::Retire {
+            slug: slug.clone(),
+            at,
+            confirm,
+        };
+        self.edit(&edit, actor, now, None).await
     }
 
     pub async fn unretire(&self, slug: &Slug, actor: &Actor, now: Timestamp) -> Result<Link> {
-        dispatch!(self.unretire(slug, actor, now))
+        let edit = Edit::Unretire { slug: slug.clone() };
+        self.edit(&edit, actor, now, None).await
     }
 
     pub async fn set_locked(
@@ -461,7 +477,11 @@ impl Store {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Link> {
-        dispatch!(self.set_locked(slug, locked, actor, now))
+        let edit = Edit::Lock {
+            slug: slug.clone(),
+            locked,
+        };
+        self.edit(&edit, actor, now, None).await
     }
 
     /// Gives the link a new slug; the old one stays as a permanent alias.
@@ -472,7 +492,34 @@ impl Store {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Link> {
-        dispatch!(self.rename(old, new, actor, now))
+        let edit = Edit::Rename {
+            old: old.clone(),
+            new: new.clone(),
+        };
+        self.edit(&edit, actor, now, None).await
+    }
+
+    /// Makes one change; returns the link as it is afterwards. `reason` goes into history.
+    pub async fn edit(
+        &self,
+        edit: &Edit,
+        actor: &Actor,
+        now: Timestamp,
+        reason: Option<&str>,
+    ) -> Result<Link> {
+        dispatch!(self.edit(edit, actor, now, reason))
+    }
+
+    /// Makes every change in order in one transaction: all of them, or none if one fails.
+    /// `reason` goes into each history entry (`apply` names its file).
+    pub async fn apply_edits(
+        &self,
+        edits: &[Edit],
+        actor: &Actor,
+        now: Timestamp,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        dispatch!(self.apply_edits(edits, actor, now, reason))
     }
 
     pub async fn history(&self, slug: &Slug) -> Result<Vec<HistoryEntry>> {
@@ -531,7 +578,11 @@ impl Store {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Link> {
-        dispatch!(self.unschedule(slug, entry_id, actor, now))
+        let edit = Edit::Unschedule {
+            slug: slug.clone(),
+            entry_id,
+        };
+        self.edit(&edit, actor, now, None).await
     }
 
     /// Folds every schedule entry that has come due into its link, recording history. Redirects
@@ -584,6 +635,44 @@ impl Store {
         dispatch!(self.each_route(Some(link_id), &mut |routed| found = Some(routed)))?;
         Ok(found)
     }
+}
+
+/// One change to the links; what every front end asks of the store, one at a time or as a
+/// batch in one transaction ([`Store::apply_edits`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    Create(NewLink),
+    /// Re-point now, or from `at` on; `confirm` is needed for a locked link.
+    SetTarget {
+        slug: Slug,
+        target: TargetUrl,
+        at: Option<Timestamp>,
+        confirm: bool,
+    },
+    Details {
+        slug: Slug,
+        details: LinkDetails,
+    },
+    Retire {
+        slug: Slug,
+        at: Option<Timestamp>,
+        confirm: bool,
+    },
+    Unretire {
+        slug: Slug,
+    },
+    Lock {
+        slug: Slug,
+        locked: bool,
+    },
+    Rename {
+        old: Slug,
+        new: Slug,
+    },
+    Unschedule {
+        slug: Slug,
+        entry_id: i64,
+    },
 }
 
 /// A re-point of a link, now or at a future time.
