@@ -7,6 +7,7 @@ pub mod clock;
 pub mod counts;
 pub mod error;
 pub mod link;
+pub mod links_file;
 pub mod schedule;
 pub mod slug;
 pub mod store;

@@ -8,6 +8,7 @@ use qrlink_core::counts::{Counts, DailyCount};
 use qrlink_core::link::{
     Actor, Change, Interface, LinkDetails, LinkStatus, NewLink, RedirectStatus, Tag,
 };
+use qrlink_core::links_file::{self, ChangeKind, FileContext, LinksFile};
 use qrlink_core::slug::Slug;
 use qrlink_core::store::{LinkQuery, Store, StoreLocation, TargetChange};
 use qrlink_core::table::{RedirectTable, Resolution};
@@ -65,6 +66,7 @@ conformance!(
     an_export_imported_into_an_empty_database_exports_the_same,
     an_import_with_any_rejected_record_stores_nothing,
     a_table_follows_a_bulk_import_by_reloading,
+    a_links_file_is_planned_and_applied_until_nothing_is_left,
 );
 
 fn t0() -> Timestamp {
@@ -1342,4 +1344,158 @@ async fn a_table_follows_a_bulk_import_by_reloading(db: &TestDatabase) {
         .await
         .unwrap();
     assert_eq!(tagged.len(), 5);
+}
+
+fn links_file(text: &str) -> LinksFile {
+    let policy = policy();
+    let context = FileContext {
+        policy: &policy,
+        time_zone: &jiff::tz::TimeZone::UTC,
+    };
+    LinksFile::parse(text, &context).unwrap()
+}
+
+/// The plan as (kind, slug, flagged as a printed link's change).
+async fn planned(
+    store: &Store,
+    file: &LinksFile,
+    now: Timestamp,
+) -> Vec<(ChangeKind, String, bool)> {
+    let plan = links_file::plan(store, file, now).await.unwrap();
+    plan.changes
+        .iter()
+        .map(|c| (c.kind, c.slug.clone(), c.locked))
+        .collect()
+}
+
+async fn a_links_file_is_planned_and_applied_until_nothing_is_left(db: &TestDatabase) {
+    use ChangeKind::*;
+    let store = &db.store;
+    let mut legacy = NewLink::new(Some(slug("legacy")), target("https://example.org/legacy"));
+    legacy.tags = vec![Tag::parse("conf").unwrap()];
+    store.create_link(&legacy, &alice(), t0()).await.unwrap();
+    let mut unrelated = NewLink::new(Some(slug("unrelated")), target("https://example.org/other"));
+    unrelated.tags = vec![Tag::parse("other").unwrap()];
+    store.create_link(&unrelated, &alice(), t0()).await.unwrap();
+    let ci = Actor::new("ci", Interface::File);
+    let now = t0();
+
+    let first = links_file(
+        r#"
+        owns_tags = ["conf"]
+
+        [[links]]
+        slug = "talk"
+        target = "https://example.org/talk"
+        tags = ["conf"]
+        locked = true
+
+        [[links]]
+        slug = "menu"
+        target = "https://example.org/menu"
+        tags = ["conf"]
+        schedule = [{ at = "2026-06-11 12:00", target = "https://example.org/recap" }]
+        "#,
+    );
+    let own = |kind, s: &str, locked| (kind, s.to_owned(), locked);
+    assert_eq!(
+        planned(store, &first, now).await,
+        [
+            own(New, "talk", false),
+            own(Lock, "talk", false),
+            own(New, "menu", false),
+            own(Schedule, "menu", false),
+            own(Retire, "legacy", false)
+        ],
+        "links the file does not name are retired only under an owned tag"
+    );
+    let plan = links_file::plan(store, &first, now).await.unwrap();
+    plan.apply(store, &ci, now, "applied from links.toml", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        planned(store, &first, now).await,
+        [],
+        "applied: nothing is left"
+    );
+    assert_eq!(
+        store.link(&slug("unrelated")).await.unwrap().status,
+        LinkStatus::Active
+    );
+    assert_eq!(
+        store.link(&slug("legacy")).await.unwrap().status,
+        LinkStatus::Retired
+    );
+
+    let second = links_file(
+        r#"
+        owns_tags = ["conf"]
+
+        [[links]]
+        slug = "talk"
+        target = "https://example.org/talk-video"
+        tags = ["conf"]
+        locked = true
+
+        [[links]]
+        slug = "lunch"
+        renamed_from = "menu"
+        title = "Lunch"
+        target = "https://example.org/menu"
+        tags = ["conf"]
+        schedule = [{ at = "2026-06-11T12:00:00Z", target = "https://example.org/recap" }]
+        "#,
+    );
+    let expected = [
+        own(Repoint, "talk", true),
+        own(Rename, "lunch", false),
+        own(Details, "lunch", false),
+    ];
+    assert_eq!(
+        planned(store, &second, now).await,
+        expected,
+        "exactly the change"
+    );
+    let plan = links_file::plan(store, &second, now).await.unwrap();
+    let refused = plan
+        .apply(store, &ci, now, "applied from links.toml", false)
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::Invalid(i)) if i.field == "confirm_locked"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        planned(store, &second, now).await,
+        expected,
+        "a refused apply changes nothing"
+    );
+    plan.apply(store, &ci, now, "applied from links.toml", true)
+        .await
+        .unwrap();
+    assert_eq!(planned(store, &second, now).await, []);
+    let history = store.history(&slug("talk")).await.unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(
+        (last.actor.as_str(), last.interface),
+        ("ci", Interface::File)
+    );
+    assert_eq!(last.reason.as_deref(), Some("applied from links.toml"));
+
+    // After the scheduled switch, the entry is in force on both sides: still nothing to do.
+    let later = t0() + SignedDuration::from_hours(24 * 11);
+    assert_eq!(planned(store, &second, later).await, []);
+    // A file that forgets the entry before its time wants it cancelled.
+    let forgetful = links_file(
+        r#"
+        [[links]]
+        slug = "lunch"
+        title = "Lunch"
+        target = "https://example.org/menu"
+        tags = ["conf"]
+        "#,
+    );
+    assert_eq!(
+        planned(store, &forgetful, now).await,
+        [own(Unschedule, "lunch", false)]
+    );
 }

@@ -108,6 +108,21 @@ pub enum Command {
         /// The file to read; `-` reads standard input.
         file: PathBuf,
     },
+    /// Show how a links file (TOML, see docs/LINKS-AS-CODE.md) differs from the database: new,
+    /// re-pointed, retired, renamed links. Exits 2 when there is a change, 0 when none.
+    Plan {
+        file: PathBuf,
+        /// Print the changes as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the database match a links file, in one transaction; history names the file.
+    Apply {
+        file: PathBuf,
+        /// Allow changes to where printed (locked) links point.
+        #[arg(long)]
+        confirm_locked: bool,
+    },
     /// Write a consistent, checked copy of the SQLite database while qrlink runs.
     /// (PostgreSQL: use pg_dump, see the README.)
     Backup {

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod instance;
 pub mod link_cmd;
+pub mod links_file_cmd;
 pub mod qr_cmd;
 pub mod server;
 pub mod transfer_cmd;
@@ -88,6 +89,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             outcome
         }
+        Command::Plan { file, json } => {
+            let store = instance::open_store(&cli.instance).await?;
+            let outcome = links_file_cmd::plan(&store, &instance, &file, json, &clock).await;
+            store.close().await;
+            outcome
+        }
+        Command::Apply {
+            file,
+            confirm_locked,
+        } => {
+            let store = instance::open_store(&cli.instance).await?;
+            let outcome =
+                links_file_cmd::apply(&store, &instance, &file, confirm_locked, &clock).await;
+            store.close().await;
+            outcome
+        }
         Command::Link(command) => {
             let store = instance::open_store(&cli.instance).await?;
             let outcome = link_cmd::run(command, &instance, &store, &clock).await;
@@ -96,6 +113,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
 }
+
+/// An exit status other than 1 that a command chose (`plan` exits 2 when changes are pending).
+/// `main` exits with it and prints nothing more.
+#[derive(Debug)]
+pub struct ExitWith(pub u8);
+
+impl std::fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for ExitWith {}
 
 /// Parses the process's arguments and runs them.
 pub async fn main() -> anyhow::Result<()> {

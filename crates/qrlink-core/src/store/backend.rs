@@ -439,7 +439,12 @@ impl Backend {
         if DIALECT == Dialect::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
         }
-        let chunk = format!("SELECT id FROM links WHERE slug > $1 ORDER BY slug LIMIT {TRANSFER_CHUNK}");
+        // The chunk's ids, bound as one JSON array: a list the planner sees as small, where a
+        // subquery on `links` led PostgreSQL to scan the other tables whole for every chunk.
+        let chunk = match DIALECT {
+            Dialect::Sqlite => "SELECT value FROM json_each($1)",
+            Dialect::Postgres => "SELECT jsonb_array_elements_text($1::jsonb)::bigint",
+        };
         let mut after = String::new();
         let mut exported = 0;
         loop {
@@ -451,10 +456,12 @@ impl Backend {
             .await?;
             let Some(last) = rows.last() else { return Ok(exported) };
             let last: String = last.try_get("slug")?;
+            let ids = rows.iter().map(|row| row.try_get("id")).collect::<Result<Vec<i64>, _>>()?;
+            let ids = json(&ids);
             let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
             let tag_rows: Vec<(i64, String)> =
                 sqlx::query_as(&format!("SELECT link_id, tag FROM link_tags WHERE link_id IN ({chunk}) ORDER BY tag"))
-                    .bind(&after)
+                    .bind(&ids)
                     .fetch_all(&mut *tx)
                     .await?;
             for (id, tag) in tag_rows {
@@ -465,7 +472,7 @@ impl Backend {
                 "SELECT s.link_id, s.slug FROM slugs s JOIN links l ON l.id = s.link_id
                  WHERE s.slug <> l.slug AND s.link_id IN ({chunk}) ORDER BY s.slug"
             ))
-            .bind(&after)
+            .bind(&ids)
             .fetch_all(&mut *tx)
             .await?;
             for (id, alias) in alias_rows {
@@ -476,7 +483,7 @@ impl Backend {
                 "SELECT link_id, id, at, target, created_at, actor FROM schedule
                  WHERE link_id IN ({chunk}) ORDER BY at, id"
             ))
-            .bind(&after)
+            .bind(&ids)
             .fetch_all(&mut *tx)
             .await?;
             for (link, id, at, target, created_at, actor) in schedule_rows {
@@ -487,7 +494,7 @@ impl Backend {
                 "SELECT link_id, seq, at, actor, interface, kind, old, new, effective_at, reason FROM history
                  WHERE link_id IN ({chunk}) ORDER BY link_id, seq"
             ))
-            .bind(&after)
+            .bind(&ids)
             .fetch_all(&mut *tx)
             .await?;
             for row in &history_rows {
@@ -536,91 +543,98 @@ impl Backend {
             return Err(Error::Rejected(rejections));
         }
 
-        let links_sql = format!(
-            "INSERT INTO links (slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at)
-             SELECT {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {JSON_ROWS}",
-            json_column(0, "text"), json_column(1, "text"), json_column(2, "text"), json_column(3, "text"),
-            json_column(4, "text"), json_column(5, "boolean"), json_column(6, "bigint"), json_column(7, "boolean"),
-            json_column(8, "bigint"), json_column(9, "bigint"),
-        );
-        // The other tables name their link by its current slug, joined to the new `links` rows.
-        let by_slug = |columns: &str, values: &[String]| {
-            format!(
-                "INSERT INTO {columns} SELECT l.id, {} FROM {JSON_ROWS} JOIN links l ON l.slug = {}",
-                values.join(", "),
-                json_column(0, "text")
-            )
+        // Each statement unpacks one JSON array of row arrays; `insert` names the columns and
+        // their SQL types, in the order of the row arrays.
+        let insert = |table: &str, columns: &[(&str, &str)]| {
+            let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+            let values: Vec<String> =
+                columns.iter().enumerate().map(|(index, (_, ty))| json_column(index, ty)).collect();
+            format!("INSERT INTO {table} ({}) SELECT {} FROM {JSON_ROWS}", names.join(", "), values.join(", "))
         };
-        let slugs_sql = by_slug("slugs (link_id, slug)", &[json_column(1, "text")]);
-        let tags_sql = by_slug("link_tags (link_id, tag)", &[json_column(1, "text")]);
-        let history_sql = by_slug(
-            "history (link_id, seq, at, actor, interface, kind, old, new, effective_at, reason)",
+        let links_sql = insert(
+            "links",
             &[
-                json_column(1, "bigint"), json_column(2, "bigint"), json_column(3, "text"), json_column(4, "text"),
-                json_column(5, "text"), json_column(6, "text"), json_column(7, "text"), json_column(8, "bigint"),
-                json_column(9, "text"),
+                ("slug", "text"), ("target", "text"), ("title", "text"), ("notes", "text"), ("status", "text"),
+                ("locked", "boolean"), ("redirect_status", "bigint"), ("forward_query", "boolean"),
+                ("created_at", "bigint"), ("updated_at", "bigint"),
+            ],
+        ) + " RETURNING id, slug";
+        let slugs_sql = insert("slugs", &[("link_id", "bigint"), ("slug", "text")]);
+        let tags_sql = insert("link_tags", &[("link_id", "bigint"), ("tag", "text")]);
+        let history_sql = insert(
+            "history",
+            &[
+                ("link_id", "bigint"), ("seq", "bigint"), ("at", "bigint"), ("actor", "text"), ("interface", "text"),
+                ("kind", "text"), ("old", "text"), ("new", "text"), ("effective_at", "bigint"), ("reason", "text"),
             ],
         );
-        let schedule_sql = by_slug(
-            "schedule (link_id, at, target, created_at, actor)",
-            &[json_column(1, "bigint"), json_column(2, "text"), json_column(3, "bigint"), json_column(4, "text")],
+        let schedule_sql = insert(
+            "schedule",
+            &[("link_id", "bigint"), ("at", "bigint"), ("target", "text"), ("created_at", "bigint"), ("actor", "text")],
         );
-        let changes_sql =
-            format!("INSERT INTO changes (link_id) SELECT l.id FROM {JSON_ROWS} JOIN links l ON l.slug = {}", json_column(0, "text"));
+        let changes_sql = insert("changes", &[("link_id", "bigint")]);
         for chunk in rows.chunks(TRANSFER_CHUNK) {
-            let records = || chunk.iter().map(|row| &row.record);
-            let links: Vec<_> = records()
-                .map(|r| {
-                    let l = &r.link;
-                    serde_json::json!([
-                        l.slug.as_str(), l.target.as_str(), l.title, l.notes, l.status.as_str(), l.locked,
-                        l.redirect_status.code(), l.forward_query, micros(l.created_at), micros(l.updated_at)
-                    ])
+            let links: Vec<_> = chunk
+                .iter()
+                .map(|row| {
+                    let l = &row.record.link;
+                    (
+                        l.slug.as_str(), l.target.as_str(), &l.title, &l.notes, l.status.as_str(), l.locked,
+                        l.redirect_status.code(), l.forward_query, micros(l.created_at), micros(l.updated_at),
+                    )
                 })
                 .collect();
-            sqlx::query(&links_sql).bind(json(&links)).execute(&mut *tx).await?;
-            let slugs: Vec<(&str, &str)> =
-                records().flat_map(|r| r.slugs().map(|slug| (r.link.slug.as_str(), slug.as_str()))).collect();
+            // The other tables take the new ids; the database is not asked to join, as its
+            // statistics know nothing yet of the rows this transaction added.
+            let ids: HashMap<String, i64> = sqlx::query_as::<_, (i64, String)>(&links_sql)
+                .bind(json(&links))
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(id, slug)| (slug, id))
+                .collect();
+            let records: Vec<(i64, &LinkRecord)> =
+                chunk.iter().map(|row| (ids[row.record.link.slug.as_str()], &row.record)).collect();
+            let slugs: Vec<(i64, &str)> =
+                records.iter().flat_map(|(id, r)| r.slugs().map(|slug| (*id, slug.as_str()))).collect();
             sqlx::query(&slugs_sql).bind(json(&slugs)).execute(&mut *tx).await?;
-            let mut tags: Vec<(&str, &str)> = Vec::new();
-            for r in records() {
+            let mut tags: Vec<(i64, &str)> = Vec::new();
+            for (id, r) in &records {
                 let mut own: Vec<&str> = r.link.tags.iter().map(Tag::as_str).collect();
                 own.sort_unstable();
                 own.dedup();
-                tags.extend(own.into_iter().map(|tag| (r.link.slug.as_str(), tag)));
+                tags.extend(own.into_iter().map(|tag| (*id, tag)));
             }
             if !tags.is_empty() {
                 sqlx::query(&tags_sql).bind(json(&tags)).execute(&mut *tx).await?;
             }
-            let history: Vec<_> = records()
-                .flat_map(|r| {
+            let history: Vec<_> = records
+                .iter()
+                .flat_map(|(id, r)| {
                     r.history.iter().map(|entry| {
                         let (kind, old, new, effective_at) = stored_change(&entry.change);
-                        serde_json::json!([
-                            r.link.slug.as_str(), entry.seq, micros(entry.at), entry.actor,
-                            entry.interface.as_str(), kind, old, new, effective_at, entry.reason
-                        ])
+                        let (at, interface) = (micros(entry.at), entry.interface.as_str());
+                        (*id, entry.seq, at, &entry.actor, interface, kind, old, new, effective_at, &entry.reason)
                     })
                 })
                 .collect();
             sqlx::query(&history_sql).bind(json(&history)).execute(&mut *tx).await?;
-            let schedule: Vec<_> = records()
-                .flat_map(|r| {
+            let schedule: Vec<_> = records
+                .iter()
+                .flat_map(|(id, r)| {
                     r.link.schedule.iter().map(|entry| {
                         let target = match &entry.action {
                             ScheduledAction::Target { target } => Some(target.as_str()),
                             ScheduledAction::Retire => None,
                         };
-                        serde_json::json!([
-                            r.link.slug.as_str(), micros(entry.at), target, micros(entry.created_at), entry.actor
-                        ])
+                        (*id, micros(entry.at), target, micros(entry.created_at), &entry.actor)
                     })
                 })
                 .collect();
             if !schedule.is_empty() {
                 sqlx::query(&schedule_sql).bind(json(&schedule)).execute(&mut *tx).await?;
             }
-            let changed: Vec<[&str; 1]> = records().map(|r| [r.link.slug.as_str()]).collect();
+            let changed: Vec<[i64; 1]> = records.iter().map(|(id, _)| [*id]).collect();
             sqlx::query(&changes_sql).bind(json(&changed)).execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash;
+mod links_file;
 mod ops;
 mod proxy;
 mod public;
