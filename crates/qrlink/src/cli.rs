@@ -108,6 +108,15 @@ pub enum Command {
         /// The file to read; `-` reads standard input.
         file: PathBuf,
     },
+    /// Write the current redirects for a web server or static host (nginx, Caddy, Netlify, or
+    /// a folder of HTML pages), so printed codes keep working while qrlink is down.
+    ExportStatic {
+        #[arg(long, value_enum)]
+        format: StaticFormatArg,
+        /// The directory to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Show how a links file (TOML, see docs/LINKS-AS-CODE.md) differs from the database: new,
     /// re-pointed, retired, renamed links. Exits 2 when there is a change, 0 when none.
     Plan {
@@ -143,6 +152,14 @@ pub enum Command {
 pub enum ExportFormatArg {
     Json,
     Csv,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StaticFormatArg {
+    Nginx,
+    Caddy,
+    Netlify,
+    Html,
 }
 
 #[derive(Debug, Args)]

@@ -89,6 +89,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             outcome
         }
+        Command::ExportStatic { format, out } => {
+            let store = instance::open_store(&cli.instance).await?;
+            let outcome = transfer_cmd::export_static(&store, format, &out, &clock).await;
+            store.close().await;
+            outcome
+        }
         Command::Plan { file, json } => {
             let store = instance::open_store(&cli.instance).await?;
             let outcome = links_file_cmd::plan(&store, &instance, &file, json, &clock).await;

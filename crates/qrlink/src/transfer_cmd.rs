@@ -7,9 +7,10 @@ use anyhow::Context;
 use qrlink_core::clock::Clock;
 use qrlink_core::link::{Actor, Interface};
 use qrlink_core::store::Store;
+use qrlink_core::transfer::fallback::{self, StaticFormat};
 use qrlink_core::transfer::{self, ExportFormat, ImportContext};
 
-use crate::cli::ExportFormatArg;
+use crate::cli::{ExportFormatArg, StaticFormatArg};
 use crate::instance::Instance;
 use crate::link_cmd::os_user;
 
@@ -104,4 +105,39 @@ pub async fn import(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+pub async fn export_static(
+    store: &Store,
+    format: StaticFormatArg,
+    out: &Path,
+    clock: &Clock,
+) -> anyhow::Result<()> {
+    let format = match format {
+        StaticFormatArg::Nginx => StaticFormat::Nginx,
+        StaticFormatArg::Caddy => StaticFormat::Caddy,
+        StaticFormatArg::Netlify => StaticFormat::Netlify,
+        StaticFormatArg::Html => StaticFormat::Html,
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut files = 0;
+    let slugs = fallback::export_static(store, format, clock.now(), &mut |relative, contents| {
+        // Each file is written beside its place and renamed, so a server reloading meanwhile
+        // reads the old file or the new one.
+        let path = out.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let partial = partial_path(&path).map_err(std::io::Error::other)?;
+        std::fs::write(&partial, contents)?;
+        std::fs::rename(&partial, &path)?;
+        files += 1;
+        Ok(())
+    })
+    .await?;
+    eprintln!(
+        "wrote {slugs} slugs in {files} file(s) to {}",
+        out.display()
+    );
+    Ok(())
 }

@@ -638,6 +638,11 @@ impl Backend {
             sqlx::query(&changes_sql).bind(json(&changed)).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        // PostgreSQL plans by statistics, which a bulk load leaves stale until autovacuum
+        // comes by; without them, reads by link id chose whole-table scans.
+        if DIALECT == Dialect::Postgres && rows.len() > TRANSFER_CHUNK {
+            sqlx::raw_sql("ANALYZE links, slugs, link_tags, history, schedule, changes").execute(&self.pool).await?;
+        }
         Ok(())
     }
 }

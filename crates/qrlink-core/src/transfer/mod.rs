@@ -4,6 +4,7 @@
 //! checked first, and any rejection (with its line and reason) stores nothing.
 
 mod csv;
+pub mod fallback;
 mod json;
 
 use std::collections::HashMap;

@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash;
+mod fallback;
 mod links_file;
 mod ops;
 mod proxy;
