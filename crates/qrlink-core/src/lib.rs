@@ -1,6 +1,7 @@
 //! qrlink's domain: slugs, targets, links with history and schedules, counts, and the store.
 //! No HTTP and no command line here; the `qrlink` binary is a thin front end over this crate.
 
+pub mod accounts;
 pub mod base_url;
 pub mod bots;
 pub mod clock;

@@ -3,6 +3,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use qrlink_core::Error;
+use qrlink_core::accounts::{NewToken, Role, Scope, TokenSecret};
 use qrlink_core::base_url::BaseUrl;
 use qrlink_core::counts::{Counts, DailyCount};
 use qrlink_core::link::{
@@ -67,6 +68,7 @@ conformance!(
     an_import_with_any_rejected_record_stores_nothing,
     a_table_follows_a_bulk_import_by_reloading,
     a_links_file_is_planned_and_applied_until_nothing_is_left,
+    a_token_works_until_it_expires_or_is_revoked_and_its_user_caps_it,
 );
 
 fn t0() -> Timestamp {
@@ -1497,5 +1499,119 @@ async fn a_links_file_is_planned_and_applied_until_nothing_is_left(db: &TestData
     assert_eq!(
         planned(store, &forgetful, now).await,
         [own(Unschedule, "lunch", false)]
+    );
+}
+
+async fn a_token_works_until_it_expires_or_is_revoked_and_its_user_caps_it(db: &TestDatabase) {
+    let store = &db.store;
+    let new = |name: &str, scope, user: Option<&str>, expires_at| NewToken {
+        name: name.into(),
+        scope,
+        user: user.map(Into::into),
+        expires_at,
+    };
+    let (ci, secret) = store
+        .create_token(&new("ci", Scope::Write, None, None), "alice", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (ci.prefix.as_str(), ci.scope),
+        (&secret.expose()[..10], Scope::Write)
+    );
+    let caller = store
+        .authenticate(&secret, t0())
+        .await
+        .unwrap()
+        .expect("a fresh token works");
+    assert_eq!(
+        (
+            caller.token_name.as_str(),
+            caller.scope,
+            caller.actor_name()
+        ),
+        ("ci", Scope::Write, "token ci".into())
+    );
+    let listed = store.tokens().await.unwrap();
+    assert_eq!(listed[0].last_used_at, Some(t0()), "use is recorded");
+    assert!(
+        store
+            .authenticate(&TokenSecret::generate(), t0())
+            .await
+            .unwrap()
+            .is_none(),
+        "unknown"
+    );
+
+    let later = t0() + SignedDuration::from_hours(1);
+    let (_, short) = store
+        .create_token(&new("short", Scope::Read, None, Some(later)), "alice", t0())
+        .await
+        .unwrap();
+    assert!(store.authenticate(&short, t0()).await.unwrap().is_some());
+    assert!(
+        store.authenticate(&short, later).await.unwrap().is_none(),
+        "expired at its time"
+    );
+
+    store.revoke_token(ci.id, later).await.unwrap();
+    assert!(
+        store.authenticate(&secret, later).await.unwrap().is_none(),
+        "revoked"
+    );
+    let other_replica = db.reopen().await;
+    assert!(
+        other_replica
+            .authenticate(&secret, later)
+            .await
+            .unwrap()
+            .is_none(),
+        "everywhere"
+    );
+    let refused = store.revoke_token(9999, later).await;
+    assert!(
+        matches!(&refused, Err(Error::Invalid(i)) if (i.field, i.rule) == ("token", "exists")),
+        "{refused:?}"
+    );
+
+    store.create_user("vera", Role::Viewer, t0()).await.unwrap();
+    let refused = store
+        .create_token(
+            &new("too-much", Scope::Write, Some("vera"), None),
+            "alice",
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::Invalid(i)) if i.rule == "within_role"),
+        "{refused:?}"
+    );
+    let refused = store
+        .create_token(
+            &new("nobody", Scope::Read, Some("nobody"), None),
+            "alice",
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::Invalid(i)) if (i.field, i.rule) == ("user", "exists")),
+        "{refused:?}"
+    );
+    let (_, veras) = store
+        .create_token(
+            &new("vera-cli", Scope::Read, Some("vera"), None),
+            "alice",
+            t0(),
+        )
+        .await
+        .unwrap();
+    let caller = store.authenticate(&veras, t0()).await.unwrap().unwrap();
+    assert_eq!(
+        (caller.user.as_deref(), caller.actor_name()),
+        (Some("vera"), "vera (token vera-cli)".into())
+    );
+    let refused = store.create_user("vera", Role::Admin, t0()).await;
+    assert!(
+        matches!(&refused, Err(Error::Invalid(i)) if i.rule == "unique"),
+        "{refused:?}"
     );
 }

@@ -132,6 +132,9 @@ pub enum Command {
         #[arg(long)]
         confirm_locked: bool,
     },
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Write a consistent, checked copy of the SQLite database while qrlink runs.
     /// (PostgreSQL: use pg_dump, see the README.)
     Backup {
@@ -145,6 +148,35 @@ pub enum Command {
         /// Overwrite the database that is there.
         #[arg(long)]
         replace: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for the API. It is printed once, alone on the last line of standard
+    /// output; only its hash is stored.
+    Create {
+        /// What uses the token (`ci-deploy`); history names it.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["read", "write", "admin"])]
+        scope: String,
+        /// Lifetime, such as 90m, 12h, 30d or 2w; without it the token lasts until revoked.
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        /// Tie the token to a user, whose role then caps its scope.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Every token: prefix, scope, expiry, revocation and last use; never the secret.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token; every replica refuses it from its next request on.
+    Revoke {
+        /// The token's number (see `token list`).
+        id: i64,
     },
 }
 

@@ -8,6 +8,7 @@ pub mod link_cmd;
 pub mod links_file_cmd;
 pub mod qr_cmd;
 pub mod server;
+pub mod token_cmd;
 pub mod transfer_cmd;
 
 use qrlink_core::clock::Clock;
@@ -108,6 +109,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = instance::open_store(&cli.instance).await?;
             let outcome =
                 links_file_cmd::apply(&store, &instance, &file, confirm_locked, &clock).await;
+            store.close().await;
+            outcome
+        }
+        Command::Token(command) => {
+            let store = instance::open_store(&cli.instance).await?;
+            let outcome = token_cmd::run(command, &store, &clock).await;
             store.close().await;
             outcome
         }

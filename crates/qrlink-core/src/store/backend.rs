@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use sqlx::{Executor, Row};
 
+use crate::accounts::{Caller, NewToken, Role, Scope, TokenInfo, TokenSecret, User};
 use crate::counts::{Counts, DailyCount};
 use std::collections::HashMap;
 
@@ -645,6 +646,152 @@ impl Backend {
         }
         Ok(())
     }
+
+    pub(super) async fn create_user(&self, name: &str, role: Role, now: Timestamp) -> Result<User> {
+        let id: i64 = sqlx::query_scalar("INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(name)
+            .bind(role.as_str())
+            .bind(micros(now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| match &error {
+                sqlx::Error::Database(db) if db.is_unique_violation() => {
+                    Error::invalid("user", "unique", format!("a user named `{name}` exists already"))
+                }
+                _ => Error::Database(error),
+            })?;
+        Ok(User { id, name: name.to_owned(), role, created_at: now })
+    }
+
+    pub(super) async fn user(&self, name: &str) -> Result<Option<User>> {
+        let row: Option<(i64, String, String, i64)> =
+            sqlx::query_as("SELECT id, name, role, created_at FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(id, name, role, created_at)| User {
+            id,
+            name,
+            role: Role::from_stored(&role),
+            created_at: timestamp(created_at),
+        }))
+    }
+
+    pub(super) async fn create_token(
+        &self,
+        new: &NewToken,
+        created_by: &str,
+        now: Timestamp,
+    ) -> Result<(TokenInfo, TokenSecret)> {
+        let user = match &new.user {
+            None => None,
+            Some(name) => Some(self.user(name).await?.ok_or_else(|| {
+                Error::invalid("user", "exists", format!("there is no user named `{name}`"))
+            })?),
+        };
+        if let Some(user) = &user
+            && new.scope > user.role.max_scope()
+        {
+            return Err(Error::invalid(
+                "scope",
+                "within_role",
+                format!(
+                    "`{}` is {} and cannot hold a `{}` token (at most `{}`)",
+                    user.name,
+                    user.role.as_str(),
+                    new.scope.as_str(),
+                    user.role.max_scope().as_str()
+                ),
+            ));
+        }
+        let secret = TokenSecret::generate();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (name, prefix, hash, scope, user_id, created_at, created_by, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(&new.name)
+        .bind(secret.display_prefix())
+        .bind(secret.hash())
+        .bind(new.scope.as_str())
+        .bind(user.as_ref().map(|user| user.id))
+        .bind(micros(now))
+        .bind(created_by)
+        .bind(new.expires_at.map(micros))
+        .fetch_one(&self.pool)
+        .await?;
+        let info = self.tokens().await?.into_iter().find(|token| token.id == id);
+        Ok((info.ok_or_else(|| Error::Conflict("the new token vanished".into()))?, secret))
+    }
+
+    pub(super) async fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.name, t.prefix, t.scope, u.name AS user_name, t.created_at, t.created_by,
+                    t.expires_at, t.revoked_at, t.last_used_at
+             FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id ORDER BY t.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let scope: String = row.try_get("scope")?;
+                let optional = |column: &str| -> Result<Option<Timestamp>> {
+                    Ok(row.try_get::<Option<i64>, _>(column)?.map(timestamp))
+                };
+                Ok(TokenInfo {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    prefix: row.try_get("prefix")?,
+                    scope: Scope::parse(&scope).map_err(Error::Invalid)?,
+                    user: row.try_get("user_name")?,
+                    created_at: timestamp(row.try_get("created_at")?),
+                    created_by: row.try_get("created_by")?,
+                    expires_at: optional("expires_at")?,
+                    revoked_at: optional("revoked_at")?,
+                    last_used_at: optional("last_used_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<()> {
+        let revoked = sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+            .bind(micros(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if revoked == 0 {
+            return Err(Error::invalid("token", "exists", format!("there is no token {id}")));
+        }
+        Ok(())
+    }
+
+    /// The caller a token stands for, if it is known, unrevoked and unexpired. Records the
+    /// use at most once a minute per token, so a busy client does not write on every request.
+    pub(super) async fn authenticate(&self, secret: &TokenSecret, now: Timestamp) -> Result<Option<Caller>> {
+        let row: Option<TokenRow> = sqlx::query_as(
+            "SELECT t.id, t.name, t.scope, u.name, u.role, t.last_used_at
+             FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
+             WHERE t.hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        )
+        .bind(secret.hash())
+        .bind(micros(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((id, name, scope, user, role, last_used)) = row else { return Ok(None) };
+        if last_used.is_none_or(|last| micros(now) - last >= 60_000_000) {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(micros(now))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        let mut scope = Scope::parse(&scope).map_err(Error::Invalid)?;
+        if let Some(role) = &role {
+            scope = scope.min(Role::from_stored(role).max_scope());
+        }
+        Ok(Some(Caller { token_id: id, token_name: name, scope, user }))
+    }
 }
 
 async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp, reason: Option<&str>) -> Result<LinkId> {
@@ -1011,6 +1158,9 @@ async fn load_link(conn: &mut Conn, id: LinkId) -> Result<Link> {
             .await?;
     link_from_row(&row, tags, aliases, schedule)
 }
+
+/// A token as `authenticate` reads it: id, name, scope, user name and role, last use.
+type TokenRow = (i64, String, String, Option<String>, Option<String>, Option<i64>);
 
 /// A stored schedule entry: id, time, target (NULL: retire), creation time, actor.
 type ScheduleRow = (i64, i64, Option<String>, i64, String);

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::accounts::{Caller, NewToken, Role, TokenInfo, TokenSecret, User};
 use crate::counts::DailyCount;
 use crate::error::Result;
 use crate::link::{Actor, HistoryEntry, Link, LinkDetails, LinkId, LinkStatus, NewLink};
@@ -48,6 +49,11 @@ mod sqlite {
             "count_log",
             include_str!("../../migrations/sqlite/0004_count_log.sql"),
         ),
+        (
+            5,
+            "accounts",
+            include_str!("../../migrations/sqlite/0005_accounts.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -77,6 +83,11 @@ mod postgres {
             "count_log",
             include_str!("../../migrations/postgres/0004_count_log.sql"),
         ),
+        (
+            5,
+            "accounts",
+            include_str!("../../migrations/postgres/0005_accounts.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -84,7 +95,7 @@ mod postgres {
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
@@ -396,6 +407,45 @@ impl Store {
     /// must be valid and free of duplicates among themselves ([`crate::transfer`] checks both).
     pub async fn import_links(&self, rows: &[ImportRow]) -> Result<()> {
         dispatch!(self.import_links(rows))
+    }
+
+    /// Adds a user. Names are unique (see [`crate::accounts::parse_user_name`]).
+    pub async fn create_user(&self, name: &str, role: Role, now: Timestamp) -> Result<User> {
+        dispatch!(self.create_user(name, role, now))
+    }
+
+    pub async fn user(&self, name: &str) -> Result<Option<User>> {
+        dispatch!(self.user(name))
+    }
+
+    /// Creates a token; the secret is returned this once and only its hash is kept. A token
+    /// tied to a user may not exceed what the user's role allows.
+    pub async fn create_token(
+        &self,
+        new: &NewToken,
+        created_by: &str,
+        now: Timestamp,
+    ) -> Result<(TokenInfo, TokenSecret)> {
+        dispatch!(self.create_token(new, created_by, now))
+    }
+
+    /// Every token ever created, revoked and expired ones included, oldest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        dispatch!(self.tokens())
+    }
+
+    /// Revokes a token from now on, on every replica: each request looks its token up.
+    pub async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<()> {
+        dispatch!(self.revoke_token(id, now))
+    }
+
+    /// The caller a token stands for, or `None` for an unknown, revoked or expired token.
+    pub async fn authenticate(
+        &self,
+        secret: &TokenSecret,
+        now: Timestamp,
+    ) -> Result<Option<Caller>> {
+        dispatch!(self.authenticate(secret, now))
     }
 
     /// The link with this slug, current or alias.

@@ -1,0 +1,252 @@
+//! Who may do what: users with roles (R-SEC-1) and API tokens (R-SEC-5).
+//!
+//! A token is a service identity with a scope. Tied to a user, it can do no more than that
+//! user's role allows, evaluated at every request, so demoting the user demotes the token.
+//! Only a token's SHA-256 hash is stored; the secret is shown once, when it is created.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use rand::Rng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::Invalid;
+
+/// What a token may do; each scope includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Read,
+    Write,
+    Admin,
+}
+
+impl Scope {
+    pub fn parse(input: &str) -> Result<Scope, Invalid> {
+        match input {
+            "read" => Ok(Scope::Read),
+            "write" => Ok(Scope::Write),
+            "admin" => Ok(Scope::Admin),
+            _ => Err(Invalid::new(
+                "scope",
+                "one_of",
+                "the scope is `read`, `write` or `admin`",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
+/// A user's role: admins do everything, editors change links, viewers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Editor,
+    Viewer,
+}
+
+impl Role {
+    pub fn parse(input: &str) -> Result<Role, Invalid> {
+        match input {
+            "admin" => Ok(Role::Admin),
+            "editor" => Ok(Role::Editor),
+            "viewer" => Ok(Role::Viewer),
+            _ => Err(Invalid::new(
+                "role",
+                "one_of",
+                "the role is `admin`, `editor` or `viewer`",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// The widest token scope this role allows.
+    pub fn max_scope(self) -> Scope {
+        match self {
+            Role::Admin => Scope::Admin,
+            Role::Editor => Scope::Write,
+            Role::Viewer => Scope::Read,
+        }
+    }
+
+    pub(crate) fn from_stored(stored: &str) -> Role {
+        Role::parse(stored).unwrap_or(Role::Viewer)
+    }
+}
+
+/// A user name: 1 to 64 characters of `[a-z0-9._-]`, lowercase, so names compare plainly.
+pub fn parse_user_name(input: &str) -> Result<String, Invalid> {
+    let name = input.trim().to_ascii_lowercase();
+    if name.is_empty() || name.len() > 64 {
+        return Err(Invalid::new(
+            "user",
+            "length",
+            "a user name has 1 to 64 characters",
+        ));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+    {
+        return Err(Invalid::new(
+            "user",
+            "alphabet",
+            "a user name may contain only letters a-z, digits, `.`, `_` and `-`",
+        ));
+    }
+    Ok(name)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+/// A token to be created. The name says what uses it (`ci-deploy`); history names it.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub name: String,
+    pub scope: Scope,
+    /// The user whose role caps the token.
+    pub user: Option<String>,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// What is stored and shown of a token: never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    /// `qrl_` and the first characters of the secret.
+    pub prefix: String,
+    pub scope: Scope,
+    pub user: Option<String>,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A token's secret, shown once. Its `Debug` form is redacted so no log can carry it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenSecret(String);
+
+impl TokenSecret {
+    /// `qrl_` and 43 base62 characters: 256 bits from the operating system's generator.
+    pub fn generate() -> TokenSecret {
+        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut rng = rand::rng();
+        let secret: String = (0..TOKEN_CHARS)
+            .map(|_| BASE62[rng.random_range(0..BASE62.len())] as char)
+            .collect();
+        TokenSecret(format!("{TOKEN_PREFIX}{secret}"))
+    }
+
+    /// Accepts text of the token form only; anything else cannot be a token.
+    pub fn parse(text: &str) -> Option<TokenSecret> {
+        let secret = text.strip_prefix(TOKEN_PREFIX)?;
+        (secret.len() == TOKEN_CHARS && secret.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then(|| TokenSecret(text.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The SHA-256 of the whole token, in hex: what the database keeps.
+    pub(crate) fn hash(&self) -> String {
+        Sha256::digest(self.0.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    pub(crate) fn display_prefix(&self) -> String {
+        self.0[..TOKEN_PREFIX.len() + 6].to_owned()
+    }
+}
+
+impl fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenSecret({}…)", &self.0[..TOKEN_PREFIX.len()])
+    }
+}
+
+const TOKEN_PREFIX: &str = "qrl_";
+const TOKEN_CHARS: usize = 43;
+
+/// Who is calling through the API: a valid token, with its scope capped by its user's role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub token_id: i64,
+    pub token_name: String,
+    pub scope: Scope,
+    pub user: Option<String>,
+}
+
+impl Caller {
+    /// The name history and audit record for this caller's changes.
+    pub fn actor_name(&self) -> String {
+        match &self.user {
+            Some(user) => format!("{user} (token {})", self.token_name),
+            None => format!("token {}", self.token_name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_qrl_and_43_base62_characters_and_parses_back() {
+        let token = TokenSecret::generate();
+        let text = token.expose();
+        assert_eq!(text.len(), 4 + 43);
+        assert!(text.starts_with("qrl_") && text[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_eq!(TokenSecret::parse(text), Some(token.clone()));
+        assert_ne!(TokenSecret::generate(), token, "each token is new");
+        assert!(
+            !format!("{token:?}").contains(&text[4..]),
+            "Debug never shows the secret"
+        );
+        for bad in [
+            "",
+            "qrl_",
+            "qrl_abc",
+            &format!("qrx_{}", &text[4..]),
+            &format!("{text}x"),
+            &text.replace('q', "Q"),
+        ] {
+            assert_eq!(TokenSecret::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(token.hash().len(), 64);
+    }
+
+    #[test]
+    fn a_role_caps_the_scope() {
+        assert_eq!(Role::Viewer.max_scope(), Scope::Read);
+        assert_eq!(Role::Editor.max_scope(), Scope::Write);
+        assert!(Scope::Read < Scope::Write && Scope::Write < Scope::Admin);
+    }
+}
