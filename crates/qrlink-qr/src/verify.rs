@@ -25,17 +25,19 @@ pub enum Format {
 }
 
 impl Format {
-    /// Parses `svg`, `png`, `txt` or `terminal`.
+    /// Parses `svg`, `png`, `pdf`, `eps`, `txt` or `terminal`.
     pub fn parse(input: &str) -> Result<Format, Error> {
         match input.trim().to_ascii_lowercase().as_str() {
             "svg" => Ok(Format::Svg),
             "png" => Ok(Format::Png),
+            "pdf" => Ok(Format::Pdf),
+            "eps" => Ok(Format::Eps),
             "txt" | "text" => Ok(Format::Text),
             "terminal" => Ok(Format::Terminal),
             other => Err(Error::option(
                 "format",
                 "one_of",
-                format!("`{other}` is not a format: use svg, png, txt or terminal"),
+                format!("`{other}` is not a format: use svg, png, pdf, eps, txt or terminal"),
             )),
         }
     }

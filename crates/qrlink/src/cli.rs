@@ -151,6 +151,18 @@ pub enum Command {
     },
 }
 
+impl Default for RenderArgs {
+    /// The defaults of `qrlink qr`, as clap fills them in.
+    fn default() -> RenderArgs {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            render: RenderArgs,
+        }
+        Defaults::parse_from(["qrlink"]).render
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token for the API. It is printed once, alone on the last line of standard

@@ -50,7 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             init_logging(&args.log_format);
-            let settings = server::PublicSettings::from_args(&args, instance.base().clone())?;
+            let settings = server::PublicSettings::from_args(&args, instance.clone())?;
             let store = Store::connect_lazy(instance::store_location(&cli.instance)?)?;
             // A schema newer than this binary is fatal; an unreachable database is not: the
             // server starts unready and keeps trying (R-FWD-10).

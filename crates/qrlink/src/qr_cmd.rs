@@ -23,8 +23,66 @@ pub fn run(qr: &QrArgs) -> anyhow::Result<()> {
     render(&text, &qr.render)
 }
 
+/// A verified code: its bytes, and what the print check needs.
+#[derive(Debug)]
+pub struct Image {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+    symbol: qrlink_qr::Symbol,
+    look: Look,
+}
+
 /// Encodes `text`, renders it as `args` ask, verifies it and writes or draws it.
 pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
+    let Image {
+        bytes,
+        symbol,
+        look,
+        ..
+    } = image(text, args)?;
+    let border = look.border.unwrap_or_default();
+    match &args.output {
+        Some(path) => write_atomically(path, &bytes)?,
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .context("writing to standard output")?,
+    }
+    let check = qrlink_qr::print_check(
+        &symbol,
+        &look,
+        args.scan_distance.map(|metres| metres * 1000.0),
+    );
+    if args.output.is_some() {
+        eprintln!(
+            "verified: version {}, level {}, mask {}, {} modules + quiet zone {border}, contrast {:.1}:1",
+            symbol.version(),
+            symbol.ecc().letter(),
+            symbol.mask(),
+            symbol.width(),
+            check.contrast,
+        );
+    }
+    if let (Some(width), Some(module)) = (check.min_width_mm, check.min_module_mm()) {
+        eprintln!(
+            "print at least {width:.0} mm wide without the quiet zone ({module:.2} mm per module) to scan from {:.1} m",
+            width / 100.0
+        );
+    }
+    if let Some((hidden, repairable)) = check.logo_modules {
+        eprintln!(
+            "the logo hides {hidden} modules; level {} can repair about {repairable}",
+            symbol.ecc().letter()
+        );
+    }
+    for warning in &check.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(())
+}
+
+/// Encodes `text` as `args` ask and renders it, verified by a decoder: what `qrlink qr` writes
+/// and what the API sends.
+pub fn image(text: &str, args: &RenderArgs) -> anyhow::Result<Image> {
     // Every option is checked before anything is written.
     if let Some(distance) = args.scan_distance
         && !(distance.is_finite() && distance > 0.0)
@@ -99,43 +157,19 @@ pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
         (None, None) => Format::Terminal,
     };
     let bytes = render_verified(&symbol, format, &look)?;
-    match &args.output {
-        Some(path) => write_atomically(path, &bytes)?,
-        None => std::io::stdout()
-            .write_all(&bytes)
-            .context("writing to standard output")?,
-    }
-    let check = qrlink_qr::print_check(
-        &symbol,
-        &look,
-        args.scan_distance.map(|metres| metres * 1000.0),
-    );
-    if args.output.is_some() {
-        eprintln!(
-            "verified: version {}, level {}, mask {}, {} modules + quiet zone {border}, contrast {:.1}:1",
-            symbol.version(),
-            symbol.ecc().letter(),
-            symbol.mask(),
-            symbol.width(),
-            check.contrast,
-        );
-    }
-    if let (Some(width), Some(module)) = (check.min_width_mm, check.min_module_mm()) {
-        eprintln!(
-            "print at least {width:.0} mm wide without the quiet zone ({module:.2} mm per module) to scan from {:.1} m",
-            width / 100.0
-        );
-    }
-    if let Some((hidden, repairable)) = check.logo_modules {
-        eprintln!(
-            "the logo hides {hidden} modules; level {} can repair about {repairable}",
-            symbol.ecc().letter()
-        );
-    }
-    for warning in &check.warnings {
-        eprintln!("warning: {warning}");
-    }
-    Ok(())
+    let content_type = match format {
+        Format::Svg => "image/svg+xml",
+        Format::Png => "image/png",
+        Format::Pdf => "application/pdf",
+        Format::Eps => "application/postscript",
+        Format::Text | Format::Terminal => "text/plain; charset=utf-8",
+    };
+    Ok(Image {
+        bytes,
+        content_type,
+        symbol,
+        look,
+    })
 }
 
 /// Whole pixels per module for an image `pixels` wide, refusing less than one.

@@ -663,6 +663,22 @@ impl Backend {
         Ok(User { id, name: name.to_owned(), role, created_at: now })
     }
 
+    pub(super) async fn users(&self) -> Result<Vec<User>> {
+        let rows: Vec<(i64, String, String, i64)> =
+            sqlx::query_as("SELECT id, name, role, created_at FROM users ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, role, created_at)| User {
+                id,
+                name,
+                role: Role::from_stored(&role),
+                created_at: timestamp(created_at),
+            })
+            .collect())
+    }
+
     pub(super) async fn user(&self, name: &str) -> Result<Option<User>> {
         let row: Option<(i64, String, String, i64)> =
             sqlx::query_as("SELECT id, name, role, created_at FROM users WHERE name = $1")

@@ -414,6 +414,11 @@ impl Store {
         dispatch!(self.create_user(name, role, now))
     }
 
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<User>> {
+        dispatch!(self.users())
+    }
+
     pub async fn user(&self, name: &str) -> Result<Option<User>> {
         dispatch!(self.user(name))
     }

@@ -1,7 +1,8 @@
 //! `qrlink serve`: binds the listener, runs the public side, follows the change feed, flushes
 //! counts, and shuts down gracefully. Binding is apart from serving so tests can use port 0.
 
-pub mod metrics;
+pub mod api;
+mod metrics;
 mod pages;
 mod public;
 
@@ -23,12 +24,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cli::ServeArgs;
+use crate::instance::Instance;
 use metrics::{DbOperation, Metrics, RouteClass};
 
 /// Settings of the public side, validated.
 #[derive(Debug, Clone)]
 pub struct PublicSettings {
-    pub base: BaseUrl,
+    /// The instance: base URL, target rules, time zone, code case.
+    pub instance: Instance,
     pub home_url: Option<HeaderValue>,
     pub not_found_url: Option<HeaderValue>,
     pub retired_url: Option<HeaderValue>,
@@ -45,7 +48,11 @@ pub struct Intervals {
 }
 
 impl PublicSettings {
-    pub fn from_args(args: &ServeArgs, base: BaseUrl) -> anyhow::Result<PublicSettings> {
+    pub fn base(&self) -> &BaseUrl {
+        self.instance.base()
+    }
+
+    pub fn from_args(args: &ServeArgs, instance: Instance) -> anyhow::Result<PublicSettings> {
         const POLICIES: &[&str] = &[
             "no-referrer",
             "no-referrer-when-downgrade",
@@ -64,7 +71,7 @@ impl PublicSettings {
             );
         }
         Ok(PublicSettings {
-            base,
+            instance,
             home_url: redirect_url("home_url", args.home_url.as_deref())?,
             not_found_url: redirect_url("not_found_url", args.not_found_url.as_deref())?,
             retired_url: redirect_url("retired_url", args.retired_url.as_deref())?,
@@ -302,7 +309,7 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Dispatch
         let class = request
             .uri()
             .path()
-            .strip_prefix(self.state.settings.base.path())
+            .strip_prefix(self.state.settings.base().path())
             .map_or(RouteClass::Page, RouteClass::of);
         // Only an operator who turned the access log on pays for copying the request line.
         let logged = self

@@ -29,11 +29,12 @@ const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let prefix = state.settings.base.path().to_owned();
+    let prefix = state.settings.base().path().to_owned();
     Router::new()
         .route(&format!("{prefix}_/health/live"), get(live))
         .route(&format!("{prefix}_/health/ready"), get(ready))
         .route("/robots.txt", get(robots))
+        .nest(&format!("{prefix}_/api/v1"), super::api::router(&state))
         .fallback(slug_or_page)
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
@@ -57,7 +58,7 @@ pub fn add_security_headers(settings: &super::PublicSettings, headers: &mut Head
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CONTENT_SECURITY_POLICY, CSP);
     headers.insert(header::REFERRER_POLICY, settings.referrer_policy.clone());
-    if settings.base.is_https() {
+    if settings.base().is_https() {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
     }
     if !headers.contains_key(header::CACHE_CONTROL) {
@@ -100,7 +101,7 @@ async fn slug_or_page(State(state): State<Arc<AppState>>, request: Request) -> R
     match request
         .uri()
         .path()
-        .strip_prefix(state.settings.base.path())
+        .strip_prefix(state.settings.base().path())
     {
         Some("") => match &state.settings.home_url {
             Some(home) => redirect(StatusCode::FOUND, home.clone(), NO_STORE),
@@ -122,7 +123,7 @@ pub fn answer_slug<B>(state: &AppState, request: &axum::http::Request<B>) -> Opt
     let rest = request
         .uri()
         .path()
-        .strip_prefix(state.settings.base.path())?;
+        .strip_prefix(state.settings.base().path())?;
     if RouteClass::of(rest) != RouteClass::Slug {
         return None;
     }
@@ -205,7 +206,7 @@ async fn preview(state: &AppState, raw_slug: &str) -> Response {
     );
     let short_url = link
         .as_ref()
-        .map_or_else(String::new, |l| state.settings.base.link_url(&l.slug));
+        .map_or_else(String::new, |l| state.settings.base().link_url(&l.slug));
     let html = pages::render(&pages::Preview {
         short_url: &short_url,
         target: &target,

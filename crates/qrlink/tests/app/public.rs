@@ -337,7 +337,7 @@ async fn hits_are_counted_apart_from_head_and_previews_and_flushed_on_shutdown()
 #[tokio::test]
 async fn a_mounted_instance_answers_under_its_path_only() {
     let mut options = Options::default();
-    options.settings.base =
+    options.settings.instance.policy.base =
         qrlink_core::base_url::BaseUrl::parse("https://example.org/qr/").unwrap();
     let app = TestApp::with(TestDatabase::sqlite().await, options).await;
     app.create("talk", "https://example.org/talk").await;

@@ -54,7 +54,11 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             settings: PublicSettings {
-                base: BaseUrl::parse(BASE).unwrap(),
+                instance: qrlink::instance::Instance {
+                    policy: policy(),
+                    time_zone: jiff::tz::TimeZone::UTC,
+                    uppercase_codes: true,
+                },
                 home_url: None,
                 not_found_url: None,
                 retired_url: None,

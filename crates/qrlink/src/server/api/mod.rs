@@ -1,0 +1,178 @@
+//! The JSON API under `/_/api/v1` (R-SEC-5), following `docs/API.md`: plural nouns, bearer
+//! tokens only, one error body for every failure. Handlers parse input into core types, call
+//! one store operation, and answer with the same link JSON everywhere.
+//!
+//! Routes are registered through `utoipa_axum`, so the OpenAPI document served at
+//! `/_/api/v1/openapi.json` is generated from the very handlers that answer.
+
+mod admin;
+mod error;
+mod links;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use qrlink_core::accounts::{Caller, Scope, TokenSecret};
+use qrlink_core::link::{Actor, Interface};
+
+pub use error::ApiError;
+
+use super::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "qrlink API",
+        description = "Links, their history, counts and QR codes; API tokens. See docs/API.md.",
+        version = "1"
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "links", description = "Short links and where they point"),
+        (name = "admin", description = "Tokens and users (admin scope)")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The API's routes and its OpenAPI document, generated together.
+fn routes() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(links::list, links::create))
+        .routes(routes!(links::show, links::update))
+        .routes(routes!(links::set_target))
+        .routes(routes!(links::retire))
+        .routes(routes!(links::unretire))
+        .routes(routes!(links::set_lock))
+        .routes(routes!(links::rename))
+        .routes(routes!(links::history))
+        .routes(routes!(links::restore))
+        .routes(routes!(links::unschedule))
+        .routes(routes!(links::counts))
+        .routes(routes!(links::qr))
+        .routes(routes!(admin::tokens, admin::create_token))
+        .routes(routes!(admin::revoke_token))
+        .routes(routes!(admin::users))
+        .split_for_parts()
+}
+
+/// The OpenAPI document, as served and as snapshotted in `docs/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut document) = routes();
+    document.servers = Some(vec![utoipa::openapi::Server::new("/_/api/v1")]);
+    document
+}
+
+/// The router mounted at `<base path>_/api/v1`.
+pub fn router(state: &AppState) -> axum::Router<Arc<AppState>> {
+    let (api, _) = routes();
+    let mut document = openapi();
+    let served_at = format!("{}_/api/v1", state.settings.base().path());
+    document.servers = Some(vec![utoipa::openapi::Server::new(served_at)]);
+    api.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let document = document.clone();
+            async move { Json(document) }
+        }),
+    )
+    .fallback(|| async { ApiError::not_found_route() })
+}
+
+/// An authenticated caller, from `Authorization: Bearer …` and nowhere else.
+#[derive(Debug)]
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<Arc<AppState>> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        // A token in a URL ends up in logs and browser history: refused like a missing one,
+        // even when a valid one also comes in the header.
+        if let Some(query) = parts.uri.query()
+            && (query.contains("qrl_")
+                || query
+                    .split('&')
+                    .any(|pair| matches!(pair.split('=').next(), Some("token" | "access_token"))))
+        {
+            return Err(ApiError::unauthorized(
+                "tokens are accepted in the Authorization header only, never in the URL",
+            ));
+        }
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("send a token: `Authorization: Bearer qrl_…`"))?;
+        let secret = header
+            .strip_prefix("Bearer ")
+            .and_then(|token| TokenSecret::parse(token.trim()))
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header is not `Bearer qrl_…`")
+            })?;
+        let caller = state
+            .store
+            .authenticate(&secret, state.clock.now())
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))?;
+        Ok(Authenticated(caller))
+    }
+}
+
+impl Authenticated {
+    /// The caller, if its scope includes `needed`.
+    pub fn require(self, needed: Scope) -> Result<Caller, ApiError> {
+        if self.0.scope >= needed {
+            Ok(self.0)
+        } else {
+            Err(ApiError::forbidden(needed))
+        }
+    }
+}
+
+fn actor(caller: &Caller) -> Actor {
+    Actor::new(caller.actor_name(), Interface::Api)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The committed `docs/openapi.json` is what the code generates, so every change to the
+    /// API shows up as a diff in review. `QRLINK_BLESS=1 cargo test -p qrlink openapi` rewrites it.
+    #[test]
+    fn the_openapi_snapshot_matches_the_code() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+        let generated = serde_json::to_string_pretty(&super::openapi()).unwrap() + "\n";
+        if std::env::var_os("QRLINK_BLESS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/openapi.json is out of date: run `QRLINK_BLESS=1 cargo test -p qrlink openapi`"
+        );
+    }
+}
