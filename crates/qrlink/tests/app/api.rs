@@ -280,7 +280,12 @@ async fn a_link_is_created_read_listed_and_changed_through_the_api() {
 }
 
 /// A request body, and the status, code and (field, rule) it is refused with.
-type RefusalCase = (Value, u16, &'static str, Option<(&'static str, &'static str)>);
+type RefusalCase = (
+    Value,
+    u16,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
 
 #[tokio::test]
 async fn bad_input_is_refused_with_the_field_the_rule_and_a_stable_code() {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use qrlink_core::accounts::{NewToken, Scope, TokenInfo, parse_user_name};
 use qrlink_core::link::{MAX_TITLE, parse_text};
 
-use super::links::ApiJson;
+use super::links::{ApiJson, ApiPath};
 use super::{ApiError, Authenticated};
 use crate::server::AppState;
 
@@ -171,7 +171,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Scope::Admin)?;
     match state.store.revoke_token(id, state.clock.now()).await {

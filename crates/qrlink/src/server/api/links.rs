@@ -64,6 +64,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Path parameters, refused with the API's error body when they do not parse.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|rejection| ApiError::invalid("path", "parameters", rejection.body_text()))
+    }
+}
+
 /// A link as every endpoint shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LinkBody {
@@ -311,7 +328,7 @@ pub async fn create(
 }
 
 /// One link, by its slug or an alias.
-#[utoipa::path(get, path = "/links/{slug}", tag = "links", params(("slug" = String, Path)), responses(
+#[utoipa::path(get, path = "/links/{slug}", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")), responses(
     (status = 200, body = LinkBody),
     (status = 401, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
     (status = 422, body = super::error::ErrorBody)
@@ -319,7 +336,7 @@ pub async fn create(
 pub async fn show(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<LinkBody>> {
     auth.require(Scope::Read)?;
     let link = state.store.link(&slug(&name)?).await?;
@@ -339,7 +356,7 @@ pub struct UpdateLink {
 }
 
 /// Changes a link's descriptive settings (not its target: see `PUT /links/{slug}/target`).
-#[utoipa::path(patch, path = "/links/{slug}", tag = "links", params(("slug" = String, Path)),
+#[utoipa::path(patch, path = "/links/{slug}", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")),
     request_body = UpdateLink, responses(
     (status = 200, body = LinkBody),
     (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
@@ -348,7 +365,7 @@ pub struct UpdateLink {
 pub async fn update(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateLink>,
 ) -> ApiResult<Json<LinkBody>> {
     let caller = auth.require(Scope::Write)?;
@@ -393,7 +410,7 @@ pub struct SetTarget {
 }
 
 /// Points the link at a new target, now or from `at` on; history records old and new.
-#[utoipa::path(put, path = "/links/{slug}/target", tag = "links", params(("slug" = String, Path)),
+#[utoipa::path(put, path = "/links/{slug}/target", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")),
     request_body = SetTarget, responses(
     (status = 200, body = LinkBody),
     (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
@@ -403,7 +420,7 @@ pub struct SetTarget {
 pub async fn set_target(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<SetTarget>,
 ) -> ApiResult<Json<LinkBody>> {
     let caller = auth.require(Scope::Write)?;
@@ -441,7 +458,7 @@ pub struct Retire {
 }
 
 /// Retires the link (it answers 410), now or from `at` on. Its slug is never freed.
-#[utoipa::path(post, path = "/links/{slug}/retire", tag = "links", params(("slug" = String, Path)),
+#[utoipa::path(post, path = "/links/{slug}/retire", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")),
     request_body = Retire, responses(
     (status = 200, body = LinkBody),
     (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
@@ -451,7 +468,7 @@ pub struct Retire {
 pub async fn retire(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<Retire>,
 ) -> ApiResult<Json<LinkBody>> {
     let caller = auth.require(Scope::Write)?;
@@ -469,7 +486,7 @@ pub async fn retire(
 }
 
 /// Brings a retired link back.
-#[utoipa::path(post, path = "/links/{slug}/unretire", tag = "links", params(("slug" = String, Path)),
+#[utoipa::path(post, path = "/links/{slug}/unretire", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")),
     responses(
     (status = 200, body = LinkBody),
     (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
@@ -478,7 +495,7 @@ pub async fn retire(
 pub async fn unretire(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<LinkBody>> {
     let caller = auth.require(Scope::Write)?;
     let link = state
@@ -495,7 +512,7 @@ pub struct SetLock {
 }
 
 /// Locks a printed link, or unlocks it; both are recorded in history.
-#[utoipa::path(put, path = "/links/{slug}/lock", tag = "links", params(("slug" = String, Path)),
+#[utoipa::path(put, path = "/links/{slug}/lock", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")),
     request_body = SetLock, responses(
     (status = 200, body = LinkBody),
     (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
@@ -504,7 +521,7 @@ pub struct SetLock {
 pub async fn set_lock(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<SetLock>,
 ) -> ApiResult<Json<LinkBody>> {
     let caller = auth.require(Scope::Write)?;
@@ -528,7 +545,7 @@ pub struct Rename {
 }
 
 /// Gives the link a new slug; the old one keeps redirecting. Refused for a locked link.
-#[utoipa::path(post, path = "/links/{slug}/rename", tag = "links", params(("slug" = String, Path)),
+#[utoipa::path(post, path = "/links/{slug}/rename", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")),
     request_body = Rename, responses(
     (status = 200, body = LinkBody),
     (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
@@ -538,7 +555,7 @@ pub struct Rename {
 pub async fn rename(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<Rename>,
 ) -> ApiResult<Json<LinkBody>> {
     let caller = auth.require(Scope::Write)?;
@@ -611,7 +628,7 @@ impl From<HistoryEntry> for HistoryBody {
 }
 
 /// Every recorded change of the link, oldest first. History is never edited.
-#[utoipa::path(get, path = "/links/{slug}/history", tag = "links", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/links/{slug}/history", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")),
     responses(
     (status = 200, body = Vec<HistoryBody>),
     (status = 401, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
@@ -620,7 +637,7 @@ impl From<HistoryEntry> for HistoryBody {
 pub async fn history(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<Vec<HistoryBody>>> {
     auth.require(Scope::Read)?;
     let history = state.store.history(&slug(&name)?).await?;
@@ -637,7 +654,7 @@ pub struct Restore {
 
 /// Points the link back at the target that history entry `seq` set, as a new entry.
 #[utoipa::path(post, path = "/links/{slug}/history/{seq}/restore", tag = "links",
-    params(("slug" = String, Path), ("seq" = i64, Path)), request_body = Restore, responses(
+    params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$"), ("seq" = i64, Path)), request_body = Restore, responses(
     (status = 200, body = LinkBody),
     (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
     (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody),
@@ -646,7 +663,7 @@ pub struct Restore {
 pub async fn restore(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path((name, seq)): Path<(String, i64)>,
+    ApiPath((name, seq)): ApiPath<(String, i64)>,
     ApiJson(body): ApiJson<Restore>,
 ) -> ApiResult<Json<LinkBody>> {
     let caller = auth.require(Scope::Write)?;
@@ -666,7 +683,7 @@ pub async fn restore(
 
 /// Cancels a pending schedule entry (recorded in history).
 #[utoipa::path(delete, path = "/links/{slug}/schedule/{id}", tag = "links",
-    params(("slug" = String, Path), ("id" = i64, Path)), responses(
+    params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$"), ("id" = i64, Path)), responses(
     (status = 200, body = LinkBody),
     (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
     (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)
@@ -674,7 +691,7 @@ pub async fn restore(
 pub async fn unschedule(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path((name, id)): Path<(String, i64)>,
+    ApiPath((name, id)): ApiPath<(String, i64)>,
 ) -> ApiResult<Json<LinkBody>> {
     let caller = auth.require(Scope::Write)?;
     let link = state
@@ -695,7 +712,7 @@ pub struct CountBody {
 }
 
 /// Daily counts of the link, oldest first; days without hits are left out.
-#[utoipa::path(get, path = "/links/{slug}/counts", tag = "links", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/links/{slug}/counts", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")),
     responses(
     (status = 200, body = Vec<CountBody>),
     (status = 401, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
@@ -704,7 +721,7 @@ pub struct CountBody {
 pub async fn counts(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<Vec<CountBody>>> {
     auth.require(Scope::Read)?;
     let counts = state.store.daily_counts(&slug(&name)?).await?;
@@ -749,7 +766,7 @@ pub struct QrParams {
 }
 
 /// The link's QR code, encoding its short URL; verified by a decoder before it is sent.
-#[utoipa::path(get, path = "/links/{slug}/qr", tag = "links", params(("slug" = String, Path), QrParams),
+#[utoipa::path(get, path = "/links/{slug}/qr", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$"), QrParams),
     responses(
     (status = 200, description = "The image, in the requested format", content(
         (String = "image/svg+xml"), (Vec<u8> = "image/png"), (Vec<u8> = "application/pdf"),
@@ -761,7 +778,7 @@ pub struct QrParams {
 pub async fn qr(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiQuery(params): ApiQuery<QrParams>,
 ) -> ApiResult<Response> {
     auth.require(Scope::Read)?;

@@ -54,6 +54,62 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The failures any operation may answer with, documented on every one: a malformed request
+/// (400), no valid token (401), a token without the scope (403), invalid input (422), the
+/// database unreachable (503), and for operations with a body, one that is not JSON (415).
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
+        let error = |description: &str| {
+            let body = ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                .build();
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", body)
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let mut common = vec![
+                    ("400", "The request is malformed"),
+                    (
+                        "401",
+                        "No valid token: missing, unknown, expired, revoked, or sent in the URL",
+                    ),
+                    ("403", "The token lacks the scope"),
+                    ("422", "Invalid input: `field` and `rule` say which and why"),
+                    (
+                        "503",
+                        "The database is unavailable; retry after the `Retry-After` seconds",
+                    ),
+                ];
+                if operation.request_body.is_some() {
+                    common.push(("415", "The body is not `application/json`"));
+                }
+                for (status, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description));
+                }
+            }
+        }
+    }
+}
+
 /// The API's routes and its OpenAPI document, generated together.
 fn routes() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -78,6 +134,8 @@ fn routes() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
 /// The OpenAPI document, as served and as snapshotted in `docs/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut document) = routes();
+    // After the routes: the derive's modifiers run before `OpenApiRouter` adds any path.
+    CommonErrors.modify(&mut document);
     document.servers = Some(vec![utoipa::openapi::Server::new("/_/api/v1")]);
     document
 }
