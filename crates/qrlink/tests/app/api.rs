@@ -656,3 +656,69 @@ async fn a_links_qr_code_comes_in_every_format_and_decodes_to_its_url() {
         low_contrast.body
     );
 }
+
+/// `qrlink token …` as a script uses it: the secret alone on the last line, then never again.
+#[tokio::test]
+async fn the_cli_prints_a_new_token_once_on_its_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (ok, stdout, stderr) = run_qrlink(&[
+        "--data-dir",
+        data,
+        "token",
+        "create",
+        "--name",
+        "ci",
+        "--scope",
+        "write",
+        "--expires",
+        "30d",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    let secret = stdout.lines().last().unwrap();
+    assert!(
+        qrlink_core::accounts::TokenSecret::parse(secret).is_some(),
+        "{stdout:?}"
+    );
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "nothing else on standard output: {stdout:?}"
+    );
+    let (_, listed, _) = run_qrlink(&["--data-dir", data, "token", "list"]).await;
+    assert!(
+        listed.contains(&secret[..10]) && !listed.contains(&secret[10..]),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("write") && listed.contains("expires"),
+        "{listed}"
+    );
+    for (args, rule) in [
+        (&["--expires", "0d"][..], "rule: duration"),
+        (&["--expires", "soon"][..], "rule: duration"),
+        (&["--user", "nobody"][..], "rule: exists"),
+    ] {
+        let mut all = vec![
+            "--data-dir",
+            data,
+            "token",
+            "create",
+            "--name",
+            "x",
+            "--scope",
+            "read",
+        ];
+        all.extend_from_slice(args);
+        let (ok, stdout, stderr) = run_qrlink(&all).await;
+        assert!(
+            !ok && stdout.is_empty() && stderr.contains(rule),
+            "{args:?}: {stderr}"
+        );
+    }
+    let (ok, stdout, _) = run_qrlink(&["--data-dir", data, "token", "revoke", "1"]).await;
+    assert!(ok && stdout.contains("token 1 revoked"));
+    let (_, listed, _) = run_qrlink(&["--data-dir", data, "token", "list"]).await;
+    assert!(listed.contains("revoked"), "{listed}");
+}
