@@ -489,6 +489,11 @@ async fn tokens_are_checked_on_every_request_by_scope_expiry_and_revocation() {
             "a token in the URL is refused even beside a valid header"
         );
     }
+    let search = reader.get("/links?search=qrl_docs").await;
+    assert_eq!(
+        search.status, 200,
+        "text that merely starts like a token is a fine search"
+    );
     let cookie = app
         .client
         .get(format!("{}/_/api/v1/links", app.base))

@@ -169,12 +169,12 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
     ) -> Result<Self, Self::Rejection> {
         // A token in a URL ends up in logs and browser history: refused like a missing one,
         // even when a valid one also comes in the header.
-        if let Some(query) = parts.uri.query()
-            && (query.contains("qrl_")
-                || query
-                    .split('&')
-                    .any(|pair| matches!(pair.split('=').next(), Some("token" | "access_token"))))
-        {
+        let token_in_url = parts.uri.query().is_some_and(|query| {
+            url::form_urlencoded::parse(query.as_bytes()).any(|(key, value)| {
+                matches!(&*key, "token" | "access_token") || TokenSecret::parse(&value).is_some()
+            })
+        });
+        if token_in_url {
             return Err(ApiError::unauthorized(
                 "tokens are accepted in the Authorization header only, never in the URL",
             ));
