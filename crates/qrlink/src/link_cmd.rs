@@ -269,12 +269,7 @@ pub async fn run(
         } => {
             let link = store.link(&Slug::parse(&slug)?).await?;
             if url_caption {
-                let url = instance.base().link_url(&link.slug);
-                let readable = url
-                    .split_once("://")
-                    .map_or(url.as_str(), |(_, rest)| rest)
-                    .to_owned();
-                render.caption = Some(readable);
+                render.caption = Some(readable_url(&instance.base().link_url(&link.slug)));
             }
             if link.state_at(now).status == LinkStatus::Retired {
                 eprintln!(
@@ -297,6 +292,13 @@ pub async fn run(
 
 fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, qrlink_core::Invalid> {
     tags.iter().map(|t| Tag::parse(t)).collect()
+}
+
+/// A short URL as people read it on a caption: without `https://`.
+pub(crate) fn readable_url(url: &str) -> String {
+    url.split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .to_owned()
 }
 
 /// Who runs the command, for history. The CLI acts with the rights of whoever can open the

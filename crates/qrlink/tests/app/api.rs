@@ -647,6 +647,32 @@ async fn a_links_qr_code_comes_in_every_format_and_decodes_to_its_url() {
             _ => {}
         }
     }
+    let styled = reader
+        .get("/links/talk/qr?format=svg&shape=dot&finder=rounded&gradient=radial&dark2=%23225&caption=Our%20talk&version=3")
+        .await;
+    assert_eq!(styled.status, 200, "{}", styled.body);
+    let both = reader
+        .get("/links/talk/qr?caption=x&url_caption=true")
+        .await;
+    assert_eq!(
+        (both.status, both.body["error"]["rule"].as_str()),
+        (422, Some("exclusive"))
+    );
+    for huge in [
+        "scale=100000",
+        "size=1000000",
+        "mm=2000&dpi=2400",
+        "border=1000",
+    ] {
+        let refused = reader
+            .get(&format!("/links/talk/qr?format=png&{huge}"))
+            .await;
+        assert_eq!(
+            (refused.status, refused.body["error"]["rule"].as_str()),
+            (422, Some("range")),
+            "{huge}"
+        );
+    }
     let low_contrast = reader.get("/links/talk/qr?dark=%23eeeeee").await;
     assert_eq!(
         (low_contrast.status, low_contrast.code()),

@@ -747,10 +747,13 @@ pub struct QrParams {
     /// Error correction: `L`, `M` (default), `Q` or `H`.
     ecc: Option<String>,
     /// Quiet zone in modules (default 4).
+    #[param(maximum = 64)]
     border: Option<usize>,
     /// Pixels per module (PNG).
+    #[param(minimum = 1, maximum = 100)]
     scale: Option<u32>,
     /// Printed width in millimetres (PDF, EPS).
+    #[param(maximum = 2000)]
     mm: Option<f64>,
     /// Dark colour, `#rrggbb`.
     dark: Option<String>,
@@ -760,7 +763,29 @@ pub struct QrParams {
     shape: Option<String>,
     /// Finder pattern: `square`, `rounded` or `dot`.
     finder: Option<String>,
-    /// Caption the code with its short URL.
+    /// Keep exactly the requested level instead of raising it for free when there is room.
+    #[serde(default)]
+    no_boost: bool,
+    /// Exactly this version (1-40; 1-4 with `micro`).
+    version: Option<u8>,
+    /// Mask pattern 0-7 (0-3 for Micro QR); the best one when left out.
+    mask: Option<u8>,
+    /// Micro QR, where the payload fits.
+    #[serde(default)]
+    micro: bool,
+    /// Image width in pixels (PNG), instead of `scale`.
+    #[param(minimum = 1, maximum = 10000)]
+    size: Option<u32>,
+    /// Resolution for `mm` (default 300).
+    #[param(minimum = 1, maximum = 2400)]
+    dpi: Option<u32>,
+    /// `linear` or `radial`, from `dark` to `dark2`.
+    gradient: Option<String>,
+    /// The gradient's second colour.
+    dark2: Option<String>,
+    /// A caption under the code.
+    caption: Option<String>,
+    /// Caption the code with its short URL (instead of `caption`).
     #[serde(default)]
     url_caption: bool,
 }
@@ -791,22 +816,68 @@ pub async fn qr(
             "format is svg, png, pdf, eps or txt",
         ));
     }
+    // Bounds on the image's size, so that no request can ask for gigabytes of pixels.
+    let limits: [(&'static str, Option<f64>, f64); 5] = [
+        ("scale", params.scale.map(f64::from), 100.0),
+        ("size", params.size.map(f64::from), 10_000.0),
+        ("border", params.border.map(|b| b as f64), 64.0),
+        ("mm", params.mm, 2_000.0),
+        ("dpi", params.dpi.map(f64::from), 2_400.0),
+    ];
+    for (field, value, max) in limits {
+        if let Some(value) = value
+            && !(value > 0.0 && value <= max || field == "border" && value == 0.0)
+        {
+            return Err(ApiError::invalid(
+                field,
+                "range",
+                format!("{field} is above 0 and at most {max}"),
+            ));
+        }
+    }
+    let dpi = params.dpi.unwrap_or(300);
+    if params
+        .mm
+        .is_some_and(|mm| mm / 25.4 * f64::from(dpi) > 10_000.0)
+    {
+        return Err(ApiError::invalid(
+            "mm",
+            "range",
+            "mm at this dpi would be more than 10,000 pixels wide",
+        ));
+    }
+    if params.url_caption && params.caption.is_some() {
+        return Err(ApiError::invalid(
+            "caption",
+            "exclusive",
+            "give `caption` or `url_caption`, not both",
+        ));
+    }
     let defaults = crate::cli::RenderArgs::default();
     let args = crate::cli::RenderArgs {
         format: Some(format),
         ecc: params.ecc,
+        no_boost: params.no_boost,
+        version: params.version,
+        mask: params.mask,
+        micro: params.micro,
         border: params.border,
         scale: params.scale,
+        size: params.size,
         mm: params.mm,
+        dpi,
+        gradient: params.gradient,
+        dark2: params.dark2,
         dark: params.dark.unwrap_or(defaults.dark.clone()),
         light: params.light.unwrap_or(defaults.light.clone()),
         shape: params.shape.unwrap_or(defaults.shape.clone()),
         finder: params.finder.unwrap_or(defaults.finder.clone()),
-        caption: params.url_caption.then(|| {
-            let url = state.settings.base().link_url(&link.slug);
-            url.split_once("://")
-                .map_or(url.clone(), |(_, rest)| rest.to_owned())
-        }),
+        caption: match params.url_caption {
+            true => Some(crate::link_cmd::readable_url(
+                &state.settings.base().link_url(&link.slug),
+            )),
+            false => params.caption,
+        },
         ..defaults
     };
     let payload = state.settings.instance.link_payload(&link.slug);
