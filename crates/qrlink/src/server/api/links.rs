@@ -876,7 +876,11 @@ pub async fn qr(
             true => Some(crate::link_cmd::readable_url(
                 &state.settings.base().link_url(&link.slug),
             )),
-            false => params.caption,
+            false => params
+                .caption
+                .as_deref()
+                .map(|caption| text("caption", caption, 100, false))
+                .transpose()?,
         },
         ..defaults
     };
