@@ -21,7 +21,7 @@ baseline_port=18081
 
 command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
 
-cargo build --release --locked -p qrlink --bin qrlink --example load_links
+cargo build --release --locked -p qrlink --bin qrlink
 cargo build --release --locked --manifest-path "$shared/bench/hyper-baseline/Cargo.toml" --target-dir target/bench
 
 work=$(mktemp -d)
@@ -38,7 +38,23 @@ else
   rm -rf "$data"
   mkdir -p "$data"
   start=$(date +%s)
-  target/release/examples/load_links "$data" "$links" > "$data/slugs.tmp"
+  # Random 7-character slugs as qrlink generates them, imported in bulk (`qrlink import`).
+  python3 - "$links" "$data" <<'PY'
+import random, sys
+count, data = int(sys.argv[1]), sys.argv[2]
+alphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+rng = random.Random(1)
+slugs = set()
+while len(slugs) < count:
+    slugs.add("".join(rng.choice(alphabet) for _ in range(7)))
+with open(f"{data}/links.csv", "w") as csv, open(f"{data}/slugs.tmp", "w") as out:
+    csv.write("slug,target\n")
+    for i, slug in enumerate(slugs):
+        csv.write(f"{slug},https://example.org/talks/{i}?utm_source=qr\n")
+        out.write(slug + "\n")
+PY
+  target/release/qrlink --data-dir "$data" import "$data/links.csv" >/dev/null
+  rm "$data/links.csv"
   mv "$data/slugs.tmp" "$data/slugs.txt"
   echo "loaded in $(( $(date +%s) - start )) s"
 fi
