@@ -270,6 +270,8 @@ impl Backend {
         if batch.is_empty() {
             return Ok(());
         }
+        // (On SQLite, `Store::add_counts` appends through rusqlite instead; only an empty batch
+        // reaches this copy.)
         // A busy instance flushes one row per link hit in the last second, tens of thousands
         // at a million links. They are appended to the count log, and each statement takes its
         // rows as one JSON array bound as text, which the database unpacks: binding five values
