@@ -45,6 +45,15 @@ pub struct PublicSettings {
 pub struct Intervals {
     pub flush: Duration,
     pub poll: Duration,
+    /// How often flushed counts are folded from the count log into the daily totals. Readers
+    /// see both, so this only bounds the log's size; folding less often makes each fold update
+    /// a (link, day) row once for many flushes. [`Intervals::FOLD`] in production.
+    pub fold: Duration,
+}
+
+impl Intervals {
+    /// The fold interval of `qrlink serve`.
+    pub const FOLD: Duration = Duration::from_secs(10);
 }
 
 impl PublicSettings {
@@ -194,7 +203,11 @@ impl Server {
             intervals.poll,
             stop_rx.clone(),
         ));
-        let folder = tokio::spawn(fold_count_log(state.clone(), stop_rx.clone()));
+        let folder = tokio::spawn(fold_count_log(
+            state.clone(),
+            intervals.fold,
+            stop_rx.clone(),
+        ));
         let flusher = tokio::spawn(flush_counts(state.clone(), intervals.flush, stop_rx));
         let app = public::router(state.clone());
         serve_connections(listener, state.clone(), app, shutdown).await;
@@ -430,11 +443,6 @@ async fn follow_changes(state: Arc<AppState>, poll: Duration, mut stop: watch::R
     }
 }
 
-/// How often flushed counts are folded from the count log into the daily totals. Readers see
-/// both, so this only bounds the log's size; folding less often makes each fold update a
-/// (link, day) row once for many flushes.
-const FOLD_EVERY: Duration = Duration::from_secs(10);
-
 async fn flush_counts(state: Arc<AppState>, every: Duration, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -447,10 +455,10 @@ async fn flush_counts(state: Arc<AppState>, every: Duration, mut stop: watch::Re
 /// Folds the count log on its own task, so a long fold never delays a flush (a hard kill
 /// loses at most one flush interval of counts, R-LNK-6). Stopping abandons a fold in progress:
 /// its open transaction rolls back and the log keeps those rows for the next server.
-async fn fold_count_log(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+async fn fold_count_log(state: Arc<AppState>, every: Duration, mut stop: watch::Receiver<bool>) {
     loop {
         let wait_and_fold = async {
-            tokio::time::sleep(FOLD_EVERY).await;
+            tokio::time::sleep(every).await;
             fold_counts(&state).await;
         };
         tokio::select! {

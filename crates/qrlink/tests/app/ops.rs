@@ -1,5 +1,5 @@
-//! What an operator sees: metrics on their own listener, and logs that say nothing about
-//! visitors unless the access log is turned on.
+//! What an operator sees: metrics on their own listener, logs that say nothing about visitors
+//! unless the access log is turned on, and counts the server folds by itself.
 
 use qrlink_core::testing::TestDatabase;
 
@@ -85,4 +85,42 @@ async fn visitors_appear_in_the_log_only_with_the_access_log_on() {
             );
         }
     }
+}
+
+/// The running server folds its count log into the daily totals by itself: the log empties,
+/// and the totals say exactly what was served. Polls with a generous bound and reports.
+#[tokio::test]
+async fn the_server_folds_its_count_log_into_daily_totals() {
+    let app = TestApp::sqlite().await;
+    let link = app.create("folded", "https://example.org/folded").await;
+    for _ in 0..25 {
+        assert_eq!(app.get("/folded").await.status(), 302);
+    }
+    let data_dir = app
+        .db
+        .as_ref()
+        .and_then(|db| db.data_dir())
+        .unwrap()
+        .to_owned();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}/qrlink.db", data_dir.display()))
+        .await
+        .unwrap();
+    let took = app
+        .eventually("the server folds every hit into daily_counts", || async {
+            let folded: Option<i64> =
+                sqlx::query_scalar("SELECT SUM(hits) FROM daily_counts WHERE link_id = $1")
+                    .bind(link.id.0)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM count_log")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            folded == Some(25) && logged == 0
+        })
+        .await;
+    eprintln!("25 hits were flushed and folded {took:?} after the last one");
+    let counts = app.store.daily_counts(&link.slug).await.unwrap();
+    assert_eq!(counts.iter().map(|c| c.counts.hits).sum::<i64>(), 25);
 }

@@ -69,6 +69,7 @@ impl Default for Options {
             intervals: Intervals {
                 flush: Duration::from_millis(100),
                 poll: Duration::from_millis(50),
+                fold: Duration::from_millis(200),
             },
             metrics: false,
         }
