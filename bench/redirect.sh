@@ -8,6 +8,8 @@
 #
 #   bench/redirect.sh [LINKS=10000] [ROUNDS=3] [DURATION=8s]
 #   QRLINK_SERVE_ARGS="--flush-interval-ms 60000" bench/redirect.sh …   (extra serve flags)
+#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/redirect.sh …
+#     (on PostgreSQL: a fresh database beside that one, dropped at the end)
 #
 # Bounded: ROUNDS x 2 runs of DURATION each, 64 connections, 2 wrk threads, loopback only.
 set -euo pipefail
@@ -29,8 +31,16 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-# BENCH_DATA=DIR keeps the loaded links in DIR for the next run (loading a million takes minutes).
+# BENCH_DATA=DIR keeps the loaded links in DIR for the next run (SQLite only).
 data=${BENCH_DATA:-$work/data}
+db=(--data-dir "$data")
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+  bench_db="qrlink_bench_redirect_$$"
+  psql "$BENCH_DATABASE_URL" -qc "CREATE DATABASE $bench_db"
+  db=(--database-url "${BENCH_DATABASE_URL%/*}/$bench_db")
+  data=$work/data
+  trap 'cleanup; psql "$BENCH_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)"' EXIT
+fi
 if [ -s "$data/slugs.txt" ] && [ "$(wc -l < "$data/slugs.txt")" -eq "$links" ]; then
   echo "reusing $links links in $data"
 else
@@ -53,7 +63,7 @@ with open(f"{data}/links.csv", "w") as csv, open(f"{data}/slugs.tmp", "w") as ou
         csv.write(f"{slug},https://example.org/talks/{i}?utm_source=qr\n")
         out.write(slug + "\n")
 PY
-  target/release/qrlink --data-dir "$data" import "$data/links.csv" >/dev/null
+  target/release/qrlink "${db[@]}" import "$data/links.csv" >/dev/null
   rm "$data/links.csv"
   mv "$data/slugs.tmp" "$data/slugs.txt"
   echo "loaded in $(( $(date +%s) - start )) s"
@@ -62,7 +72,7 @@ cp "$data/slugs.txt" "$work/slugs.txt"
 
 now_ms() { date +%s%3N; }
 started=$(now_ms)
-QRLINK_LOG=info target/release/qrlink --data-dir "$data" serve --listen "127.0.0.1:$qrlink_port" ${QRLINK_SERVE_ARGS:-} 2> "$work/serve.log" &
+QRLINK_LOG=info target/release/qrlink "${db[@]}" serve --listen "127.0.0.1:$qrlink_port" ${QRLINK_SERVE_ARGS:-} 2> "$work/serve.log" &
 qrlink_pid=$!
 pids+=($qrlink_pid)
 target/bench/release/hyper-baseline "$baseline_port" > /dev/null &
@@ -77,7 +87,7 @@ table_bytes=$(grep -o 'table_bytes=[0-9]*' "$work/serve.log" | cut -d= -f2)
 echo "redirect table: $table_bytes heap bytes, $(( table_bytes / links )) per link; RSS after load $(( $(rss_kib) / 1024 )) MiB"
 for query in "" "--search talks/4242" "--search no-such-text"; do
   t=$(now_ms)
-  target/release/qrlink --data-dir "$data" link list --limit 50 $query > /dev/null
+  target/release/qrlink "${db[@]}" link list --limit 50 $query > /dev/null
   echo "link list --limit 50 $query: $(( $(now_ms) - t )) ms"
 done
 curl -fs "http://127.0.0.1:$qrlink_port/_/health/ready" >/dev/null
