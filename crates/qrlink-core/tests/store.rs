@@ -1574,6 +1574,21 @@ async fn a_token_works_until_it_expires_or_is_revoked_and_its_user_caps_it(db: &
     );
 
     store.create_user("vera", Role::Viewer, t0()).await.unwrap();
+    store.create_user("adam", Role::Admin, t0()).await.unwrap();
+    let users: Vec<(String, Role)> = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.name, u.role))
+        .collect();
+    assert_eq!(
+        users,
+        [
+            ("adam".to_owned(), Role::Admin),
+            ("vera".to_owned(), Role::Viewer)
+        ]
+    );
     let refused = store
         .create_token(
             &new("too-much", Scope::Write, Some("vera"), None),
