@@ -435,13 +435,7 @@ fn plan_new(plan: &mut Plan, desired: &Desired) {
     );
     let slug = &desired.slug;
     for (at, action) in &desired.schedule {
-        plan.push(
-            ChangeKind::Schedule,
-            slug,
-            scheduled(*at, action),
-            false,
-            schedule_edit(slug, *at, action),
-        );
+        plan.push_schedule(slug, *at, action, false);
     }
     if desired.status == LinkStatus::Retired {
         let edit = Edit::Retire {
@@ -539,13 +533,7 @@ fn plan_existing(plan: &mut Plan, link: &Link, desired: &Desired, now: Timestamp
             .iter()
             .any(|entry| entry.at == *at && entry.action == *action)
         {
-            plan.push(
-                ChangeKind::Schedule,
-                slug,
-                scheduled(*at, action),
-                printed,
-                schedule_edit(slug, *at, action),
-            );
+            plan.push_schedule(slug, *at, action, printed);
         }
     }
     match (actual.status, want_status) {
@@ -597,19 +585,35 @@ fn plan_existing(plan: &mut Plan, link: &Link, desired: &Desired, now: Timestamp
     }
 }
 
-fn schedule_edit(slug: &Slug, at: Timestamp, action: &ScheduledAction) -> Edit {
-    match action {
-        ScheduledAction::Target { target } => Edit::SetTarget {
-            slug: slug.clone(),
-            target: target.clone(),
-            at: Some(at),
-            confirm: true,
-        },
-        ScheduledAction::Retire => Edit::Retire {
-            slug: slug.clone(),
-            at: Some(at),
-            confirm: true,
-        },
+impl Plan {
+    /// A pending entry to add: a future re-point, or a future retirement.
+    fn push_schedule(
+        &mut self,
+        slug: &Slug,
+        at: Timestamp,
+        action: &ScheduledAction,
+        printed: bool,
+    ) {
+        let edit = match action {
+            ScheduledAction::Target { target } => Edit::SetTarget {
+                slug: slug.clone(),
+                target: target.clone(),
+                at: Some(at),
+                confirm: true,
+            },
+            ScheduledAction::Retire => Edit::Retire {
+                slug: slug.clone(),
+                at: Some(at),
+                confirm: true,
+            },
+        };
+        self.push(
+            ChangeKind::Schedule,
+            slug,
+            scheduled(at, action),
+            printed,
+            edit,
+        );
     }
 }
 
