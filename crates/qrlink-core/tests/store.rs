@@ -586,6 +586,17 @@ async fn listing_searches_filters_and_pages_by_keyset(db: &TestDatabase) {
         slugs(store.list_links(&page(Some("link-5"))).await.unwrap()),
         ["link-6"]
     );
+    // A page knows whether another follows, even when it is full and the last.
+    let first = store.list_page(&page(None)).await.unwrap();
+    assert_eq!(first.next_after.as_ref().map(Slug::as_str), Some("link-2"));
+    let last_full = store.list_page(&page(Some("link-3"))).await.unwrap();
+    assert_eq!(
+        (slugs(last_full.links), last_full.next_after),
+        (
+            vec!["link-4".to_owned(), "link-5".into(), "link-6".into()],
+            None
+        )
+    );
     let query = |search: &str| LinkQuery {
         search: Some(search.into()),
         limit: 50,

@@ -89,7 +89,8 @@ pub async fn run(
                 after: after.as_deref().map(Slug::parse).transpose()?,
                 limit,
             };
-            let links = store.list_links(&query).await?;
+            let page = store.list_page(&query).await?;
+            let links = page.links;
             if json {
                 print_json(&links)?;
             } else {
@@ -105,8 +106,8 @@ pub async fn run(
                         link.target.to_unicode_display()
                     );
                 }
-                if let Some(last) = links.last().filter(|_| links.len() == limit as usize) {
-                    eprintln!("(there may be more: add --after {})", last.slug);
+                if let Some(next) = page.next_after {
+                    eprintln!("(there are more: add --after {next})");
                 }
             }
         }

@@ -150,6 +150,14 @@ pub struct LinkQuery {
     pub limit: u32,
 }
 
+/// One page of links, in slug order.
+#[derive(Debug, Clone)]
+pub struct LinkPage {
+    pub links: Vec<Link>,
+    /// Pass as [`LinkQuery::after`] for the next page; `None` when this is the last.
+    pub next_after: Option<Slug>,
+}
+
 /// Where the data lives.
 #[derive(Debug, Clone)]
 pub enum StoreLocation<'a> {
@@ -476,6 +484,23 @@ impl Store {
             ));
         }
         dispatch!(self.list_links(query))
+    }
+
+    /// A page of [`Store::list_links`] and the cursor of the next one, `None` on the last page
+    /// (one more link is read to know).
+    pub async fn list_page(&self, query: &LinkQuery) -> Result<LinkPage> {
+        let limit = query.limit.max(1);
+        let probe = LinkQuery {
+            limit: limit.saturating_add(1),
+            ..query.clone()
+        };
+        let mut links = self.list_links(&probe).await?;
+        let more = links.len() > limit as usize;
+        links.truncate(limit as usize);
+        let next_after = more
+            .then(|| links.last().map(|link| link.slug.clone()))
+            .flatten();
+        Ok(LinkPage { links, next_after })
     }
 
     /// Points the link at `target` now, or from `at` on when that lies in the future.

@@ -153,6 +153,16 @@ async fn a_link_is_created_read_listed_and_changed_through_the_api() {
     let after = page.body["next_after"].as_str().unwrap().to_owned();
     let rest = writer.get(&format!("/links?limit=1&after={after}")).await;
     assert_eq!(rest.body["links"].as_array().unwrap().len(), 1);
+    assert!(
+        rest.body["next_after"].is_null(),
+        "the last page says so: {}",
+        rest.body
+    );
+    let whole = writer.get("/links?limit=2").await;
+    assert!(
+        whole.body["next_after"].is_null(),
+        "a full last page is the last page"
+    );
     let found = writer.get("/links?search=my%20talk").await;
     assert_eq!(found.body["links"][0]["slug"], "talk");
 

@@ -258,14 +258,13 @@ pub async fn list(
         after: params.after.as_deref().map(slug).transpose()?,
         limit,
     };
-    let links = state.store.list_links(&query).await?;
-    let next_after = (links.len() == limit as usize)
-        .then(|| links.last().map(|link| link.slug.to_string()))
-        .flatten();
-    let links = links
+    let page = state.store.list_page(&query).await?;
+    let links = page
+        .links
         .into_iter()
         .map(|link| LinkBody::new(link, &state))
         .collect();
+    let next_after = page.next_after.map(|slug| slug.to_string());
     Ok(Json(LinkList { links, next_after }))
 }
 
