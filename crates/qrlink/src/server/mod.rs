@@ -2,6 +2,7 @@
 //! counts, and shuts down gracefully. Binding is apart from serving so tests can use port 0.
 
 pub mod api;
+mod assets;
 mod metrics;
 mod pages;
 mod public;

@@ -34,6 +34,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{prefix}_/health/live"), get(live))
         .route(&format!("{prefix}_/health/ready"), get(ready))
         .route("/robots.txt", get(robots))
+        .route(
+            &format!("{prefix}{}", super::assets::HTMX_PATH),
+            get(super::assets::htmx),
+        )
         .nest(&format!("{prefix}_/api/v1"), super::api::router(&state))
         .fallback(slug_or_page)
         .layer(axum::middleware::map_response_with_state(

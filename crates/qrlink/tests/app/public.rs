@@ -425,3 +425,35 @@ async fn during_a_database_outage_known_links_redirect_and_unknown_ones_get_503(
         .await;
     eprintln!("counts kept through the outage were flushed {flushed:?} after recovery");
 }
+
+/// htmx is served by qrlink itself, byte for byte the vendored release (its checksum is in
+/// `vendor/htmx/SHA256SUMS`), and may be cached for good: its name carries the version.
+#[tokio::test]
+async fn the_vendored_htmx_is_served_unmodified_from_our_own_origin() {
+    use sha2::Digest;
+    let app = TestApp::sqlite().await;
+    let response = app.get("/_/assets/htmx-2.0.11.min.js").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(&response, "content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(
+        header(&response, "cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(header(&response, "x-content-type-options"), Some("nosniff"));
+    let served: String = sha2::Sha256::digest(response.bytes().await.unwrap())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let sums = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vendor/htmx/SHA256SUMS"),
+    )
+    .unwrap();
+    let recorded = sums
+        .lines()
+        .find_map(|line| line.strip_suffix("  htmx.min.js"))
+        .expect("htmx.min.js is listed");
+    assert_eq!(served, recorded);
+}

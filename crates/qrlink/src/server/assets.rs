@@ -1,0 +1,23 @@
+//! Browser assets served by qrlink itself under `/_/assets/` (R-UI-1: no CDN). Vendored files
+//! are embedded unmodified; their names carry the version, so they may be cached for a year.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+/// htmx, vendored unmodified in `vendor/htmx` (version, source and checksums there).
+pub const HTMX_PATH: &str = "_/assets/htmx-2.0.11.min.js";
+const HTMX: &[u8] = include_bytes!("../../../../vendor/htmx/htmx.min.js");
+
+pub async fn htmx() -> Response {
+    let mut response = HTMX.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response
+}
