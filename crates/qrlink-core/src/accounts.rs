@@ -214,6 +214,85 @@ impl Caller {
     }
 }
 
+/// A password as a person chose it: 12 to 256 characters, any but control characters, and not
+/// only spaces (NIST SP 800-63B: length, no composition rules). Its `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(input: &str) -> Result<Password, Invalid> {
+        let length = input.chars().count();
+        if !(12..=256).contains(&length) {
+            return Err(Invalid::new(
+                "password",
+                "length",
+                "a password has 12 to 256 characters",
+            ));
+        }
+        if input.chars().any(char::is_control) {
+            return Err(Invalid::new(
+                "password",
+                "control_character",
+                "a password may not contain control characters",
+            ));
+        }
+        if input.trim().is_empty() {
+            return Err(Invalid::new(
+                "password",
+                "blank",
+                "a password cannot be only spaces",
+            ));
+        }
+        Ok(Password(input.to_owned()))
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(…)")
+    }
+}
+
+/// A stored password: Argon2id in PHC form (`$argon2id$v=19$m=19456,t=2,p=1$…`), with the
+/// OWASP minimum cost (19 MiB, two passes, one lane) and a random 16-byte salt (R-SEC-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    pub fn create(password: &Password) -> PasswordHash {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt: [u8; 16] = rand::random();
+        let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
+        let hash = argon2()
+            .hash_password(password.0.as_bytes(), &salt)
+            .expect("Argon2id hashes any password with valid parameters");
+        PasswordHash(hash.to_string())
+    }
+
+    /// Whether `candidate` is the password; compared by Argon2 in constant time.
+    pub fn verify(&self, candidate: &str) -> bool {
+        use argon2::password_hash::PasswordVerifier;
+        argon2::password_hash::PasswordHash::new(&self.0).is_ok_and(|parsed| {
+            argon2()
+                .verify_password(candidate.as_bytes(), &parsed)
+                .is_ok()
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn from_stored(stored: String) -> PasswordHash {
+        PasswordHash(stored)
+    }
+}
+
+fn argon2() -> argon2::Argon2<'static> {
+    let params = argon2::Params::new(19 * 1024, 2, 1, None).expect("OWASP parameters are valid");
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +320,39 @@ mod tests {
             assert_eq!(TokenSecret::parse(bad), None, "{bad:?}");
         }
         assert_eq!(token.hash().len(), 64);
+    }
+
+    #[test]
+    fn a_password_is_stored_as_argon2id_and_verifies_only_itself() {
+        let password = Password::parse("correct horse battery").unwrap();
+        let hash = PasswordHash::create(&password);
+        assert!(
+            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_str()
+        );
+        assert!(hash.verify("correct horse battery"));
+        assert!(!hash.verify("correct horse battery "));
+        assert!(!hash.verify(""));
+        assert_ne!(
+            PasswordHash::create(&password),
+            hash,
+            "a new salt each time"
+        );
+        assert!(!PasswordHash::from_stored("not a hash".into()).verify("correct horse battery"));
+        assert!(!format!("{password:?}").contains("horse"));
+        for (bad, rule) in [
+            ("short", "length"),
+            ("            ", "blank"),
+            ("twelve chars\n", "control_character"),
+        ] {
+            assert_eq!(Password::parse(bad).unwrap_err().rule, rule, "{bad:?}");
+        }
+        assert!(Password::parse(&"x".repeat(257)).is_err());
+        assert!(
+            Password::parse("pässwörd mit ümläuten").is_ok(),
+            "any script"
+        );
     }
 
     #[test]
