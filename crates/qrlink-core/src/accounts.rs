@@ -154,12 +154,7 @@ pub struct TokenSecret(String);
 impl TokenSecret {
     /// `qrl_` and 43 base62 characters: 256 bits from the operating system's generator.
     pub fn generate() -> TokenSecret {
-        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-        let mut rng = rand::rng();
-        let secret: String = (0..TOKEN_CHARS)
-            .map(|_| BASE62[rng.random_range(0..BASE62.len())] as char)
-            .collect();
-        TokenSecret(format!("{TOKEN_PREFIX}{secret}"))
+        TokenSecret(format!("{TOKEN_PREFIX}{}", random_base62()))
     }
 
     /// Accepts text of the token form only; anything else cannot be a token.
@@ -175,10 +170,7 @@ impl TokenSecret {
 
     /// The SHA-256 of the whole token, in hex: what the database keeps.
     pub(crate) fn hash(&self) -> String {
-        Sha256::digest(self.0.as_bytes())
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        sha256_hex(&self.0)
     }
 
     pub(crate) fn display_prefix(&self) -> String {
@@ -193,7 +185,73 @@ impl fmt::Debug for TokenSecret {
 }
 
 const TOKEN_PREFIX: &str = "qrl_";
+/// 43 base62 characters carry 256 bits.
 const TOKEN_CHARS: usize = 43;
+
+/// [`TOKEN_CHARS`] random base62 characters from the operating system's generator (`rand`'s
+/// thread generator is a CSPRNG seeded from it).
+fn random_base62() -> String {
+    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rng();
+    (0..TOKEN_CHARS)
+        .map(|_| BASE62[rng.random_range(0..BASE62.len())] as char)
+        .collect()
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The secret a session cookie carries; only its hash is stored. `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionSecret(String);
+
+impl SessionSecret {
+    pub(crate) fn generate() -> SessionSecret {
+        SessionSecret(random_base62())
+    }
+
+    /// Accepts cookie text of the session form only.
+    pub fn parse(text: &str) -> Option<SessionSecret> {
+        (text.len() == TOKEN_CHARS && text.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then(|| SessionSecret(text.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn hash(&self) -> String {
+        sha256_hex(&self.0)
+    }
+}
+
+impl fmt::Debug for SessionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionSecret(…)")
+    }
+}
+
+/// How long a session lasts: `idle` after its last request, and `absolute` at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimeouts {
+    pub idle: jiff::SignedDuration,
+    pub absolute: jiff::SignedDuration,
+}
+
+/// A signed-in user's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user: User,
+    /// The synchronizer token every unsafe request of this session must carry (R-SEC-3).
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+}
 
 /// Who is calling through the API: a valid token, with its scope capped by its user's role.
 #[derive(Debug, Clone, PartialEq, Eq)]

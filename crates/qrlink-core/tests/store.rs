@@ -3,7 +3,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use qrlink_core::Error;
-use qrlink_core::accounts::{NewToken, Role, Scope, TokenSecret};
+use qrlink_core::accounts::{NewToken, Role, Scope, SessionSecret, SessionTimeouts, TokenSecret};
 use qrlink_core::base_url::BaseUrl;
 use qrlink_core::counts::{Counts, DailyCount};
 use qrlink_core::link::{
@@ -69,6 +69,7 @@ conformance!(
     a_table_follows_a_bulk_import_by_reloading,
     a_links_file_is_planned_and_applied_until_nothing_is_left,
     a_token_works_until_it_expires_or_is_revoked_and_its_user_caps_it,
+    a_session_ends_when_idle_too_long_at_its_absolute_end_or_at_sign_out,
 );
 
 fn t0() -> Timestamp {
@@ -1639,5 +1640,110 @@ async fn a_token_works_until_it_expires_or_is_revoked_and_its_user_caps_it(db: &
     assert!(
         matches!(&refused, Err(Error::Invalid(i)) if i.rule == "unique"),
         "{refused:?}"
+    );
+}
+
+async fn a_session_ends_when_idle_too_long_at_its_absolute_end_or_at_sign_out(db: &TestDatabase) {
+    let store = &db.store;
+    let timeouts = SessionTimeouts {
+        idle: SignedDuration::from_mins(30),
+        absolute: SignedDuration::from_hours(12),
+    };
+    let ada = store.create_user("ada", Role::Editor, t0()).await.unwrap();
+    let minutes = |m: i64| t0() + SignedDuration::from_mins(m);
+
+    let (secret, session) = store.create_session(&ada, timeouts, t0()).await.unwrap();
+    assert_eq!(
+        (session.user.name.as_str(), session.expires_at),
+        ("ada", minutes(12 * 60))
+    );
+    assert!(
+        !format!("{secret:?}").contains(secret.expose()),
+        "Debug never shows the secret"
+    );
+    let parsed = SessionSecret::parse(secret.expose()).expect("the cookie text parses back");
+    let found = store
+        .session(&parsed, timeouts, minutes(20))
+        .await
+        .unwrap()
+        .expect("in use");
+    assert_eq!(found.csrf_token, session.csrf_token);
+    assert_eq!(found.last_seen_at, minutes(20));
+    // Each use moves the idle deadline on: 20 + 29 minutes is still fine, 20 + 31 is not.
+    assert!(
+        store
+            .session(&secret, timeouts, minutes(49))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .session(&secret, timeouts, minutes(49 + 31))
+            .await
+            .unwrap()
+            .is_none(),
+        "idle"
+    );
+
+    // Busy all day, a session still ends at its absolute end.
+    let (busy, _) = store.create_session(&ada, timeouts, t0()).await.unwrap();
+    for m in (20..12 * 60).step_by(20) {
+        assert!(
+            store
+                .session(&busy, timeouts, minutes(m))
+                .await
+                .unwrap()
+                .is_some(),
+            "minute {m}"
+        );
+    }
+    assert!(
+        store
+            .session(&busy, timeouts, minutes(12 * 60))
+            .await
+            .unwrap()
+            .is_none(),
+        "absolute"
+    );
+
+    let (signed_in, _) = store.create_session(&ada, timeouts, t0()).await.unwrap();
+    let (other, _) = store.create_session(&ada, timeouts, t0()).await.unwrap();
+    assert_ne!(
+        signed_in.expose(),
+        other.expose(),
+        "a new id at every sign-in"
+    );
+    store.delete_session(&signed_in).await.unwrap();
+    let replica = db.reopen().await;
+    assert!(
+        replica
+            .session(&signed_in, timeouts, minutes(1))
+            .await
+            .unwrap()
+            .is_none(),
+        "signed out everywhere"
+    );
+    assert!(
+        replica
+            .session(&other, timeouts, minutes(1))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.delete_sessions_of(&ada).await.unwrap(),
+        3,
+        "every other session of ada's"
+    );
+    assert!(
+        replica
+            .session(&other, timeouts, minutes(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        SessionSecret::parse("short").is_none() && SessionSecret::parse(&"!".repeat(43)).is_none()
     );
 }

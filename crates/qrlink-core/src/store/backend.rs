@@ -4,7 +4,9 @@
 use jiff::Timestamp;
 use sqlx::{Executor, Row};
 
-use crate::accounts::{Caller, NewToken, Role, Scope, TokenInfo, TokenSecret, User};
+use crate::accounts::{
+    Caller, NewToken, Role, Scope, Session, SessionSecret, SessionTimeouts, TokenInfo, TokenSecret, User,
+};
 use crate::counts::{Counts, DailyCount};
 use std::collections::HashMap;
 
@@ -784,6 +786,84 @@ impl Backend {
         Ok(())
     }
 
+    pub(super) async fn create_session(
+        &self,
+        user: &User,
+        timeouts: SessionTimeouts,
+        now: Timestamp,
+    ) -> Result<(SessionSecret, Session)> {
+        let secret = SessionSecret::generate();
+        let session = Session {
+            user: user.clone(),
+            csrf_token: SessionSecret::generate().expose().to_owned(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + timeouts.absolute,
+        };
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(secret.hash())
+        .bind(user.id)
+        .bind(&session.csrf_token)
+        .bind(micros(now))
+        .bind(micros(session.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok((secret, session))
+    }
+
+    /// The session a cookie stands for, if it has been neither idle too long nor alive too
+    /// long. Each use moves the idle deadline on, written at most once a minute.
+    pub(super) async fn session(
+        &self,
+        secret: &SessionSecret,
+        timeouts: SessionTimeouts,
+        now: Timestamp,
+    ) -> Result<Option<Session>> {
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT u.id, u.name, u.role, u.created_at, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
+        )
+        .bind(secret.hash())
+        .bind(micros(now))
+        .bind(micros(now - timeouts.idle))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((user_id, name, role, user_created, csrf_token, created_at, last_seen, expires_at)) = row else {
+            return Ok(None);
+        };
+        let mut last_seen_at = timestamp(last_seen);
+        if micros(now) - last_seen >= 60_000_000 {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+                .bind(micros(now))
+                .bind(secret.hash())
+                .execute(&self.pool)
+                .await?;
+            last_seen_at = now;
+        }
+        let user = User { id: user_id, name, role: Role::from_stored(&role), created_at: timestamp(user_created) };
+        Ok(Some(Session {
+            user,
+            csrf_token,
+            created_at: timestamp(created_at),
+            last_seen_at,
+            expires_at: timestamp(expires_at),
+        }))
+    }
+
+    pub(super) async fn delete_session(&self, secret: &SessionSecret) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(secret.hash()).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user (a password reset, a role change).
+    pub(super) async fn delete_sessions_of(&self, user_id: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&self.pool).await?.rows_affected())
+    }
+
     /// The caller a token stands for, if it is known, unrevoked and unexpired. Records the
     /// use at most once a minute per token, so a busy client does not write on every request.
     pub(super) async fn authenticate(&self, secret: &TokenSecret, now: Timestamp) -> Result<Option<Caller>> {
@@ -1176,6 +1256,10 @@ async fn load_link(conn: &mut Conn, id: LinkId) -> Result<Link> {
             .await?;
     link_from_row(&row, tags, aliases, schedule)
 }
+
+/// A session as `session` reads it: the user (id, name, role, creation), then the session's
+/// CSRF token, creation, last use and end.
+type SessionRow = (i64, String, String, i64, String, i64, i64, i64);
 
 /// A token as `authenticate` reads it: id, name, scope, user name and role, last use.
 type TokenRow = (i64, String, String, Option<String>, Option<String>, Option<i64>);

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::accounts::{Caller, NewToken, Role, TokenInfo, TokenSecret, User};
+use crate::accounts::{
+    Caller, NewToken, Role, Session, SessionSecret, SessionTimeouts, TokenInfo, TokenSecret, User,
+};
 use crate::counts::DailyCount;
 use crate::error::Result;
 use crate::link::{Actor, HistoryEntry, Link, LinkDetails, LinkId, LinkStatus, NewLink};
@@ -59,6 +61,11 @@ mod sqlite {
             "counts_without_rowid",
             include_str!("../../migrations/sqlite/0006_counts_without_rowid.sql"),
         ),
+        (
+            7,
+            "sessions",
+            include_str!("../../migrations/sqlite/0007_sessions.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -93,6 +100,11 @@ mod postgres {
             "accounts",
             include_str!("../../migrations/postgres/0005_accounts.sql"),
         ),
+        (
+            7,
+            "sessions",
+            include_str!("../../migrations/postgres/0007_sessions.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -100,7 +112,7 @@ mod postgres {
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2; PostgreSQL has no rowid tables, so it skips 6).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
@@ -455,6 +467,38 @@ impl Store {
     /// Revokes a token from now on, on every replica: each request looks its token up.
     pub async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<()> {
         dispatch!(self.revoke_token(id, now))
+    }
+
+    /// Starts a session for `user` (at every sign-in, so a session id is never reused across
+    /// sign-ins); the secret goes into the cookie and only its hash is stored.
+    pub async fn create_session(
+        &self,
+        user: &User,
+        timeouts: SessionTimeouts,
+        now: Timestamp,
+    ) -> Result<(SessionSecret, Session)> {
+        dispatch!(self.create_session(user, timeouts, now))
+    }
+
+    /// The live session a cookie's secret stands for, on any replica; `None` once it has been
+    /// idle or alive too long, or signed out.
+    pub async fn session(
+        &self,
+        secret: &SessionSecret,
+        timeouts: SessionTimeouts,
+        now: Timestamp,
+    ) -> Result<Option<Session>> {
+        dispatch!(self.session(secret, timeouts, now))
+    }
+
+    /// Signs out: the session is gone on the server, whatever the browser keeps.
+    pub async fn delete_session(&self, secret: &SessionSecret) -> Result<()> {
+        dispatch!(self.delete_session(secret))
+    }
+
+    /// Ends every session of a user; returns how many there were.
+    pub async fn delete_sessions_of(&self, user: &User) -> Result<u64> {
+        dispatch!(self.delete_sessions_of(user.id))
     }
 
     /// The caller a token stands for, or `None` for an unknown, revoked or expired token.
