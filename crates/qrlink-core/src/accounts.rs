@@ -346,6 +346,42 @@ impl PasswordHash {
     }
 }
 
+/// The outcome of a sign-in attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    Accepted(User),
+    /// An unknown name, an account whose setup is not finished, or a wrong password: one
+    /// answer for all three, given after the same work, so names cannot be probed.
+    Refused,
+    /// Too many failures in a row: no password is even checked before `until`.
+    Blocked {
+        until: Timestamp,
+    },
+}
+
+/// Failed sign-ins in a row that cost nothing; from then on each failure blocks the account
+/// for twice as long as the one before (1 s, 2 s, 4 s…), up to [`MAX_BLOCK`].
+pub const FREE_FAILURES: i64 = 5;
+pub const MAX_BLOCK: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+
+/// How long `failures` failed sign-ins in a row block an account.
+pub fn block_after(failures: i64) -> Option<jiff::SignedDuration> {
+    let doublings = u32::try_from(failures - FREE_FAILURES).ok()?;
+    let seconds = 1_i64.checked_shl(doublings.min(30)).unwrap_or(i64::MAX);
+    Some(jiff::SignedDuration::from_secs(seconds).min(MAX_BLOCK))
+}
+
+/// Spends the time of one password check on a hash no password matches, so that refusing an
+/// unknown name takes as long as refusing a wrong password.
+pub(crate) fn verify_nothing(candidate: &str) {
+    static DUMMY: std::sync::OnceLock<PasswordHash> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| {
+        let secret = Password(random_base62());
+        PasswordHash::create(&secret)
+    });
+    let _ = dummy.verify(candidate);
+}
+
 fn argon2() -> argon2::Argon2<'static> {
     let params = argon2::Params::new(19 * 1024, 2, 1, None).expect("OWASP parameters are valid");
     argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
@@ -411,6 +447,17 @@ mod tests {
             Password::parse("pässwörd mit ümläuten").is_ok(),
             "any script"
         );
+    }
+
+    #[test]
+    fn failures_block_for_twice_as_long_each_time_up_to_fifteen_minutes() {
+        let seconds = |n| block_after(n).map(|d| d.as_secs());
+        assert_eq!((seconds(0), seconds(4)), (None, None));
+        assert_eq!(
+            (seconds(5), seconds(6), seconds(7)),
+            (Some(1), Some(2), Some(4))
+        );
+        assert_eq!((seconds(15), seconds(1000)), (Some(15 * 60), Some(15 * 60)));
     }
 
     #[test]

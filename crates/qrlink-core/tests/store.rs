@@ -3,7 +3,10 @@
 
 use jiff::{SignedDuration, Timestamp};
 use qrlink_core::Error;
-use qrlink_core::accounts::{NewToken, Role, Scope, SessionSecret, SessionTimeouts, TokenSecret};
+use qrlink_core::accounts::{
+    NewToken, Password, PasswordHash, Role, Scope, SessionSecret, SessionTimeouts, SignIn,
+    TokenSecret,
+};
 use qrlink_core::base_url::BaseUrl;
 use qrlink_core::counts::{Counts, DailyCount};
 use qrlink_core::link::{
@@ -70,6 +73,7 @@ conformance!(
     a_links_file_is_planned_and_applied_until_nothing_is_left,
     a_token_works_until_it_expires_or_is_revoked_and_its_user_caps_it,
     a_session_ends_when_idle_too_long_at_its_absolute_end_or_at_sign_out,
+    failed_sign_ins_block_an_account_for_longer_each_time,
 );
 
 fn t0() -> Timestamp {
@@ -1746,4 +1750,109 @@ async fn a_session_ends_when_idle_too_long_at_its_absolute_end_or_at_sign_out(db
     assert!(
         SessionSecret::parse("short").is_none() && SessionSecret::parse(&"!".repeat(43)).is_none()
     );
+}
+
+async fn failed_sign_ins_block_an_account_for_longer_each_time(db: &TestDatabase) {
+    let store = &db.store;
+    let ada = store.create_user("ada", Role::Admin, t0()).await.unwrap();
+    let seconds = |s: i64| t0() + SignedDuration::from_secs(s);
+    assert_eq!(
+        store.sign_in("ada", "anything at all", t0()).await.unwrap(),
+        SignIn::Refused,
+        "no password set yet"
+    );
+    let password = Password::parse("correct horse battery").unwrap();
+    store
+        .set_password(&ada, &PasswordHash::create(&password))
+        .await
+        .unwrap();
+    assert!(
+        matches!(store.sign_in("ada", "correct horse battery", t0()).await.unwrap(), SignIn::Accepted(u) if u.name == "ada")
+    );
+    assert_eq!(
+        store
+            .sign_in("nobody", "correct horse battery", t0())
+            .await
+            .unwrap(),
+        SignIn::Refused
+    );
+
+    // The success above cleared the count. Four failures cost nothing yet…
+    for _ in 0..4 {
+        assert_eq!(
+            store
+                .sign_in("ada", "wrong guess", seconds(1))
+                .await
+                .unwrap(),
+            SignIn::Refused
+        );
+    }
+    assert!(matches!(
+        store
+            .sign_in("ada", "correct horse battery", seconds(1))
+            .await
+            .unwrap(),
+        SignIn::Accepted(_)
+    ));
+    for _ in 0..5 {
+        assert_eq!(
+            store
+                .sign_in("ada", "wrong guess", seconds(1))
+                .await
+                .unwrap(),
+            SignIn::Refused
+        );
+    }
+    // …the fifth in a row blocks the account for a second: even the right password waits.
+    let blocked = store
+        .sign_in("ada", "correct horse battery", seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(blocked, SignIn::Blocked { until: seconds(2) });
+    let replica = db.reopen().await;
+    assert_eq!(
+        replica
+            .sign_in("ada", "correct horse battery", seconds(1))
+            .await
+            .unwrap(),
+        blocked,
+        "every replica"
+    );
+    assert_eq!(
+        store
+            .sign_in("ada", "wrong guess", seconds(2))
+            .await
+            .unwrap(),
+        SignIn::Refused
+    );
+    assert_eq!(
+        store
+            .sign_in("ada", "correct horse battery", seconds(3))
+            .await
+            .unwrap(),
+        SignIn::Blocked { until: seconds(4) },
+        "the sixth failure blocks for two seconds"
+    );
+    assert!(matches!(
+        store
+            .sign_in("ada", "correct horse battery", seconds(4))
+            .await
+            .unwrap(),
+        SignIn::Accepted(_)
+    ));
+    // Success clears the count: the next failure is free again.
+    assert_eq!(
+        store
+            .sign_in("ada", "wrong guess", seconds(5))
+            .await
+            .unwrap(),
+        SignIn::Refused
+    );
+    assert!(matches!(
+        store
+            .sign_in("ada", "correct horse battery", seconds(5))
+            .await
+            .unwrap(),
+        SignIn::Accepted(_)
+    ));
 }

@@ -5,7 +5,8 @@ use jiff::Timestamp;
 use sqlx::{Executor, Row};
 
 use crate::accounts::{
-    Caller, NewToken, Role, Scope, Session, SessionSecret, SessionTimeouts, TokenInfo, TokenSecret, User,
+    Caller, NewToken, PasswordHash, Role, Scope, Session, SessionSecret, SessionTimeouts, SignIn, TokenInfo,
+    TokenSecret, User, block_after, verify_nothing,
 };
 use crate::counts::{Counts, DailyCount};
 use std::collections::HashMap;
@@ -786,6 +787,66 @@ impl Backend {
         Ok(())
     }
 
+    pub(super) async fn set_password(&self, user: &User, hash: &PasswordHash) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, failed_sign_ins = 0, sign_in_blocked_until = NULL WHERE id = $2",
+        )
+        .bind(hash.as_str())
+        .bind(user.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Checks a name and password, counting failures per account in the database so that every
+    /// replica sees them (R-SEC-6). Argon2 runs on a blocking thread: it takes tens of ms.
+    pub(super) async fn sign_in(&self, name: &str, password: &str, now: Timestamp) -> Result<SignIn> {
+        let row: Option<SignInRow> = sqlx::query_as(
+            "SELECT id, name, role, created_at, password_hash, sign_in_blocked_until FROM users WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        let candidate = password.to_owned();
+        let Some((id, name, role, created_at, hash, blocked_until)) = row else {
+            tokio::task::spawn_blocking(move || verify_nothing(&candidate)).await.ok();
+            return Ok(SignIn::Refused);
+        };
+        if let Some(until) = blocked_until.map(timestamp).filter(|until| *until > now) {
+            return Ok(SignIn::Blocked { until });
+        }
+        let verified = tokio::task::spawn_blocking(move || match hash {
+            Some(hash) => PasswordHash::from_stored(hash).verify(&candidate),
+            None => {
+                verify_nothing(&candidate);
+                false
+            }
+        })
+        .await
+        .unwrap_or(false);
+        if verified {
+            sqlx::query("UPDATE users SET failed_sign_ins = 0, sign_in_blocked_until = NULL WHERE id = $1")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            let user = User { id, name, role: Role::from_stored(&role), created_at: timestamp(created_at) };
+            return Ok(SignIn::Accepted(user));
+        }
+        let failures: i64 =
+            sqlx::query_scalar("UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 RETURNING failed_sign_ins")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+        if let Some(block) = block_after(failures) {
+            sqlx::query("UPDATE users SET sign_in_blocked_until = $1 WHERE id = $2")
+                .bind(micros(now + block))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(SignIn::Refused)
+    }
+
     pub(super) async fn create_session(
         &self,
         user: &User,
@@ -1256,6 +1317,9 @@ async fn load_link(conn: &mut Conn, id: LinkId) -> Result<Link> {
             .await?;
     link_from_row(&row, tags, aliases, schedule)
 }
+
+/// A user as `sign_in` reads it: id, name, role, creation, password hash, blocked until.
+type SignInRow = (i64, String, String, i64, Option<String>, Option<i64>);
 
 /// A session as `session` reads it: the user (id, name, role, creation), then the session's
 /// CSRF token, creation, last use and end.

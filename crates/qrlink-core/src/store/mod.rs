@@ -13,7 +13,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::accounts::{
-    Caller, NewToken, Role, Session, SessionSecret, SessionTimeouts, TokenInfo, TokenSecret, User,
+    Caller, NewToken, PasswordHash, Role, Session, SessionSecret, SessionTimeouts, SignIn,
+    TokenInfo, TokenSecret, User,
 };
 use crate::counts::DailyCount;
 use crate::error::Result;
@@ -66,6 +67,11 @@ mod sqlite {
             "sessions",
             include_str!("../../migrations/sqlite/0007_sessions.sql"),
         ),
+        (
+            8,
+            "passwords",
+            include_str!("../../migrations/sqlite/0008_passwords.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -105,6 +111,11 @@ mod postgres {
             "sessions",
             include_str!("../../migrations/postgres/0007_sessions.sql"),
         ),
+        (
+            8,
+            "passwords",
+            include_str!("../../migrations/postgres/0008_passwords.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -112,7 +123,7 @@ mod postgres {
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2; PostgreSQL has no rowid tables, so it skips 6).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
@@ -467,6 +478,17 @@ impl Store {
     /// Revokes a token from now on, on every replica: each request looks its token up.
     pub async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<()> {
         dispatch!(self.revoke_token(id, now))
+    }
+
+    /// Sets a user's password (at setup or reset) and clears their failed sign-ins.
+    pub async fn set_password(&self, user: &User, hash: &PasswordHash) -> Result<()> {
+        dispatch!(self.set_password(user, hash))
+    }
+
+    /// Checks a name and password. Failures are counted per account; after
+    /// [`crate::accounts::FREE_FAILURES`] in a row, each blocks the account for longer.
+    pub async fn sign_in(&self, name: &str, password: &str, now: Timestamp) -> Result<SignIn> {
+        dispatch!(self.sign_in(name, password, now))
     }
 
     /// Starts a session for `user` (at every sign-in, so a session id is never reused across
