@@ -109,6 +109,19 @@ impl Tag {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A link's tags: each parsed, then sorted and without repeats, as the store keeps them.
+    pub fn parse_all<S: AsRef<str>>(
+        tags: impl IntoIterator<Item = S>,
+    ) -> Result<Vec<Tag>, Invalid> {
+        let mut parsed = tags
+            .into_iter()
+            .map(|tag| Tag::parse(tag.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        parsed.sort();
+        parsed.dedup();
+        Ok(parsed)
+    }
 }
 
 /// Checks free text (titles, notes, reasons): a length limit and no control characters

@@ -120,20 +120,15 @@ impl LinksFile {
             }])
         })?;
         let mut rejections = Vec::new();
-        let owns_tags = file
-            .owns_tags
-            .iter()
-            .map(|tag| Tag::parse(tag))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|invalid| {
-                Error::Rejected(vec![Rejection {
-                    line: 1,
-                    invalid: Invalid {
-                        field: "owns_tags",
-                        ..invalid
-                    },
-                }])
-            })?;
+        let owns_tags = Tag::parse_all(&file.owns_tags).map_err(|invalid| {
+            Error::Rejected(vec![Rejection {
+                line: 1,
+                invalid: Invalid {
+                    field: "owns_tags",
+                    ..invalid
+                },
+            }])
+        })?;
         let mut links = Vec::new();
         let mut seen = HashSet::new();
         for link in file.links {
@@ -180,13 +175,7 @@ fn desired(link: FileLink, line: u64, context: &FileContext<'_>) -> Result<Desir
         OneOrMany::One(slug) => vec![slug],
         OneOrMany::Many(slugs) => slugs,
     };
-    let mut tags = link
-        .tags
-        .iter()
-        .map(|tag| Tag::parse(tag))
-        .collect::<Result<Vec<_>, _>>()?;
-    tags.sort();
-    tags.dedup();
+    let tags = Tag::parse_all(&link.tags)?;
     let mut schedule = Vec::new();
     for entry in link.schedule {
         let at = match &entry.at {

@@ -55,7 +55,7 @@ pub async fn run(
                 MAX_NOTES,
                 true,
             )?;
-            new.tags = parse_tags(&tags)?;
+            new.tags = Tag::parse_all(&tags)?;
             new.redirect_status = redirect_status
                 .map(RedirectStatus::parse)
                 .transpose()?
@@ -181,7 +181,7 @@ pub async fn run(
                 tags: if tags.is_empty() {
                     None
                 } else {
-                    Some(parse_tags(&tags)?)
+                    Some(Tag::parse_all(&tags)?)
                 },
                 redirect_status: redirect_status.map(RedirectStatus::parse).transpose()?,
                 forward_query,
@@ -289,10 +289,6 @@ pub async fn run(
         }
     }
     Ok(())
-}
-
-fn parse_tags(tags: &[String]) -> Result<Vec<Tag>, qrlink_core::Invalid> {
-    tags.iter().map(|t| Tag::parse(t)).collect()
 }
 
 /// A short URL as people read it on a caption: without `https://`.

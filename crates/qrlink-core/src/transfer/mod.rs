@@ -176,7 +176,8 @@ impl Fields<'_> {
             target: TargetUrl::parse(self.target, context.policy)?,
             title: crate::link::parse_text("title", self.title, crate::link::MAX_TITLE, false)?,
             notes: crate::link::parse_text("notes", self.notes, crate::link::MAX_NOTES, true)?,
-            tags: parse_tags(&self.tags)?,
+            // A CSV cell may leave empty places between separators (`a;;b`).
+            tags: Tag::parse_all(self.tags.iter().filter(|tag| !tag.trim().is_empty()))?,
             status: self.status.unwrap_or(LinkStatus::Active),
             locked: self.locked,
             redirect_status: RedirectStatus::parse(self.redirect_status.unwrap_or(302))?,
@@ -189,17 +190,6 @@ impl Fields<'_> {
         let history = new_history(&link, context, reason);
         Ok(LinkRecord { link, history })
     }
-}
-
-fn parse_tags(tags: &[&str]) -> Result<Vec<Tag>, Invalid> {
-    let mut parsed = tags
-        .iter()
-        .filter(|tag| !tag.trim().is_empty())
-        .map(|tag| Tag::parse(tag))
-        .collect::<Result<Vec<_>, _>>()?;
-    parsed.sort();
-    parsed.dedup();
-    Ok(parsed)
 }
 
 /// The history of a link that arrives without one: created now, then retired and locked as

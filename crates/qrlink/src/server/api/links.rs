@@ -193,14 +193,7 @@ fn slug(text: &str) -> ApiResult<Slug> {
 }
 
 fn tags(tags: &[String]) -> ApiResult<Vec<Tag>> {
-    let mut parsed = tags
-        .iter()
-        .map(|tag| Tag::parse(tag))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(qrlink_core::Error::from)?;
-    parsed.sort();
-    parsed.dedup();
-    Ok(parsed)
+    Ok(Tag::parse_all(tags).map_err(qrlink_core::Error::from)?)
 }
 
 fn text(field: &'static str, value: &str, max: usize, multiline: bool) -> ApiResult<String> {
