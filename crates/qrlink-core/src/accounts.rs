@@ -113,6 +113,15 @@ pub fn parse_user_name(input: &str) -> Result<String, Invalid> {
     Ok(name)
 }
 
+/// A token's name (what uses it: `ci-deploy`): one line of 1 to 200 characters.
+pub fn parse_token_name(input: &str) -> Result<String, Invalid> {
+    let name = crate::link::parse_text("name", input, crate::link::MAX_TITLE, false)?;
+    if name.is_empty() {
+        return Err(Invalid::new("name", "required", "a token needs a name"));
+    }
+    Ok(name)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     pub id: i64,

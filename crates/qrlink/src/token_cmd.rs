@@ -1,9 +1,8 @@
 //! `qrlink token …`: API tokens, created, listed and revoked from the command line.
 
 use jiff::SignedDuration;
-use qrlink_core::accounts::{NewToken, Scope, TokenInfo, parse_user_name};
+use qrlink_core::accounts::{NewToken, Scope, TokenInfo, parse_token_name, parse_user_name};
 use qrlink_core::clock::Clock;
-use qrlink_core::link::{MAX_TITLE, parse_text};
 use qrlink_core::store::Store;
 
 use crate::cli::TokenCommand;
@@ -23,14 +22,11 @@ pub async fn run(command: TokenCommand, store: &Store, clock: &Clock) -> anyhow:
                 None => None,
             };
             let new = NewToken {
-                name: parse_text("name", &name, MAX_TITLE, false)?,
+                name: parse_token_name(&name)?,
                 scope: Scope::parse(&scope)?,
                 user: user.as_deref().map(parse_user_name).transpose()?,
                 expires_at,
             };
-            if new.name.is_empty() {
-                anyhow::bail!("invalid name: a token needs a name (rule: required)");
-            }
             let (info, secret) = store.create_token(&new, &os_user(), now).await?;
             eprintln!(
                 "token {} `{}` ({} scope{}{}); shown once, keep it secret:",

@@ -132,8 +132,7 @@ fn reject_duplicates(rows: &[ImportRow], rejections: &mut Vec<Rejection>) {
     let mut first: HashMap<&str, u64> = HashMap::with_capacity(rows.len());
     for row in rows {
         for slug in row.record.slugs() {
-            if let Some(line) = first.insert(slug.as_str(), row.line) {
-                first.insert(slug.as_str(), line);
+            if let Some(&line) = first.get(slug.as_str()) {
                 let field = if *slug == row.record.link.slug {
                     "slug"
                 } else {
@@ -147,6 +146,7 @@ fn reject_duplicates(rows: &[ImportRow], rejections: &mut Vec<Rejection>) {
                 });
                 break;
             }
+            first.insert(slug.as_str(), row.line);
         }
     }
 }
@@ -225,15 +225,13 @@ fn new_history(link: &Link, context: &ImportContext<'_>, reason: &str) -> Vec<Hi
 /// Text from a parser's error message, with control characters escaped so that a message
 /// quoting the input cannot break a terminal or a log line.
 fn printable(message: &str) -> String {
-    message
-        .chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+    let mut out = String::with_capacity(message.len());
+    for c in message.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

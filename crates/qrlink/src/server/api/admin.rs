@@ -9,8 +9,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use qrlink_core::accounts::{NewToken, Scope, TokenInfo, parse_user_name};
-use qrlink_core::link::{MAX_TITLE, parse_text};
+use qrlink_core::accounts::{NewToken, Scope, TokenInfo, parse_token_name, parse_user_name};
 
 use super::links::{ApiJson, ApiPath};
 use super::{ApiError, Authenticated};
@@ -120,15 +119,7 @@ pub async fn create_token(
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     let caller = auth.require(Scope::Admin)?;
     let now = state.clock.now();
-    let name =
-        parse_text("name", &body.name, MAX_TITLE, false).map_err(qrlink_core::Error::from)?;
-    if name.is_empty() {
-        return Err(ApiError::invalid(
-            "name",
-            "required",
-            "a token needs a name",
-        ));
-    }
+    let name = parse_token_name(&body.name).map_err(qrlink_core::Error::from)?;
     if body.expires_at.is_some_and(|at| at <= now) {
         return Err(ApiError::invalid(
             "expires_at",

@@ -808,23 +808,22 @@ pub async fn qr(
             "format is svg, png, pdf, eps or txt",
         ));
     }
-    // Bounds on the image's size, so that no request can ask for gigabytes of pixels.
-    let limits: [(&'static str, Option<f64>, f64); 5] = [
-        ("scale", params.scale.map(f64::from), 100.0),
-        ("size", params.size.map(f64::from), 10_000.0),
-        ("border", params.border.map(|b| b as f64), 64.0),
-        ("mm", params.mm, 2_000.0),
-        ("dpi", params.dpi.map(f64::from), 2_400.0),
+    // Bounds on the image's size, so that no request can ask for gigabytes of pixels. Each
+    // value must lie above 0 (a quiet zone may be 0) and at most the bound.
+    let limits: [(&'static str, Option<f64>, bool, f64); 5] = [
+        ("scale", params.scale.map(f64::from), false, 100.0),
+        ("size", params.size.map(f64::from), false, 10_000.0),
+        ("border", params.border.map(|b| b as f64), true, 64.0),
+        ("mm", params.mm, false, 2_000.0),
+        ("dpi", params.dpi.map(f64::from), false, 2_400.0),
     ];
-    for (field, value, max) in limits {
-        if let Some(value) = value
-            && !(value > 0.0 && value <= max || field == "border" && value == 0.0)
-        {
-            return Err(ApiError::invalid(
-                field,
-                "range",
-                format!("{field} is above 0 and at most {max}"),
-            ));
+    for (field, value, zero_allowed, max) in limits {
+        let Some(value) = value else { continue };
+        let above_minimum = value > 0.0 || (zero_allowed && value == 0.0);
+        if !(above_minimum && value <= max) {
+            let minimum = if zero_allowed { "0 or more" } else { "above 0" };
+            let message = format!("{field} is {minimum} and at most {max}");
+            return Err(ApiError::invalid(field, "range", message));
         }
     }
     let dpi = params.dpi.unwrap_or(300);
