@@ -48,6 +48,20 @@ pub struct DailyCount {
     pub counts: Counts,
 }
 
+impl DailyCount {
+    /// The count as a `count_log` row: link, ISO day, hits, head hits, bot hits.
+    pub(crate) fn row(&self) -> (i64, String, i64, i64, i64) {
+        let counts = self.counts;
+        (
+            self.link_id.0,
+            self.day.to_string(),
+            counts.hits,
+            counts.head_hits,
+            counts.bot_hits,
+        )
+    }
+}
+
 const SHARDS: usize = 16;
 
 /// Counts of one shard, keyed by link and UTC day number.

@@ -273,29 +273,22 @@ impl Backend {
         if batch.is_empty() {
             return Ok(());
         }
-        // (On SQLite, `Store::add_counts` appends through rusqlite instead; only an empty batch
-        // reaches this copy.)
+        // (On SQLite, `Store::add_counts` appends through rusqlite instead.)
         // A busy instance flushes one row per link hit in the last second, tens of thousands
         // at a million links. They are appended to the count log, and each statement takes its
         // rows as one JSON array bound as text, which the database unpacks: binding five values
         // per row cost more than writing them.
-        let rows = match DIALECT {
-            Dialect::Sqlite => {
-                "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
-                 FROM json_each($1)"
-            }
-            Dialect::Postgres => {
-                "SELECT (e ->> 0)::bigint, e ->> 1, (e ->> 2)::bigint, (e ->> 3)::bigint, (e ->> 4)::bigint
-                 FROM jsonb_array_elements($1::jsonb) AS e"
-            }
-        };
-        let sql = format!("INSERT INTO count_log (link_id, day, hits, head_hits, bot_hits) {rows}");
+        let sql = format!(
+            "INSERT INTO count_log (link_id, day, hits, head_hits, bot_hits) SELECT {}, {}, {}, {}, {} FROM {JSON_ROWS}",
+            json_column(0, "bigint"),
+            json_column(1, "text"),
+            json_column(2, "bigint"),
+            json_column(3, "bigint"),
+            json_column(4, "bigint"),
+        );
         let mut tx = self.pool.begin().await?;
         for chunk in batch.chunks(COUNT_ROWS_PER_STATEMENT) {
-            let json: Vec<(i64, String, i64, i64, i64)> = chunk
-                .iter()
-                .map(|c| (c.link_id.0, c.day.to_string(), c.counts.hits, c.counts.head_hits, c.counts.bot_hits))
-                .collect();
+            let json: Vec<_> = chunk.iter().map(DailyCount::row).collect();
             let json = serde_json::to_string(&json).expect("numbers and dates serialise");
             sqlx::query(&sql).bind(json).execute(&mut *tx).await?;
         }

@@ -752,19 +752,7 @@ impl Store {
             // SQLite unpacks column by column cost several, on the cores serving redirects.
             Store::Sqlite(backend) if !batch.is_empty() => {
                 let file = backend.pool.connect_options().get_filename().to_owned();
-                let rows: Vec<(i64, String, i64, i64, i64)> = batch
-                    .iter()
-                    .map(|c| {
-                        let counts = c.counts;
-                        (
-                            c.link_id.0,
-                            c.day.to_string(),
-                            counts.hits,
-                            counts.head_hits,
-                            counts.bot_hits,
-                        )
-                    })
-                    .collect();
+                let rows: Vec<_> = batch.iter().map(DailyCount::row).collect();
                 tokio::task::spawn_blocking(move || append_sqlite_counts(&file, &rows))
                     .await
                     .expect("the count writer never panics")
