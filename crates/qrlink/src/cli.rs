@@ -171,6 +171,8 @@ pub enum TokenCommand {
         /// What uses the token (`ci-deploy`); history names it.
         #[arg(long)]
         name: String,
+        /// What the token may do: `read` links, history, counts and codes; `write` also changes
+        /// links; `admin` also manages tokens and users.
         #[arg(long, value_parser = ["read", "write", "admin"])]
         scope: String,
         /// Lifetime, such as 90m, 12h, 30d or 2w; without it the token lasts until revoked.
