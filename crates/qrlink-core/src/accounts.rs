@@ -127,7 +127,54 @@ pub struct User {
     pub id: i64,
     pub name: String,
     pub role: Role,
+    /// An editor an admin granted every link to, not only their own.
+    pub all_links: bool,
     pub created_at: Timestamp,
+}
+
+impl User {
+    /// Which links this user may change (R-SEC-1).
+    pub fn rights(&self) -> LinkRights {
+        match self.role {
+            Role::Admin => LinkRights::All,
+            Role::Editor if self.all_links => LinkRights::All,
+            Role::Editor => LinkRights::Own(self.name.clone()),
+            Role::Viewer => LinkRights::None,
+        }
+    }
+}
+
+/// Which links someone may create and change: none (viewers, read tokens), those they own
+/// (editors), or all (admins, editors granted all links, write tokens of no user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkRights {
+    None,
+    Own(String),
+    All,
+}
+
+impl LinkRights {
+    pub fn may_create(&self) -> bool {
+        !matches!(self, LinkRights::None)
+    }
+
+    /// Whether `link` may be changed: re-pointed, edited, locked, retired, renamed.
+    pub fn may_change(&self, link: &crate::link::Link) -> bool {
+        match self {
+            LinkRights::None => false,
+            LinkRights::Own(name) => link.owner.as_deref() == Some(name.as_str()),
+            LinkRights::All => true,
+        }
+    }
+
+    /// The narrower of two rights: a token can do no more than its user.
+    fn within(self, cap: LinkRights) -> LinkRights {
+        match (self, cap) {
+            (LinkRights::None, _) | (_, LinkRights::None) => LinkRights::None,
+            (LinkRights::Own(name), _) | (_, LinkRights::Own(name)) => LinkRights::Own(name),
+            (LinkRights::All, LinkRights::All) => LinkRights::All,
+        }
+    }
 }
 
 /// A token to be created. The name says what uses it (`ci-deploy`); history names it.
@@ -207,6 +254,11 @@ fn random_base62() -> String {
         .collect()
 }
 
+/// 256 random bits as 43 base62 characters: for tokens that pair a form with a cookie.
+pub fn random_token() -> String {
+    random_base62()
+}
+
 fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
@@ -244,6 +296,48 @@ impl fmt::Debug for SessionSecret {
     }
 }
 
+/// The secret of a one-time link that lets a person set their password (first-run setup, a
+/// new user, a reset). It travels in the link's path; only its hash is stored, and the link
+/// is deleted when used. `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordLinkSecret(String);
+
+impl PasswordLinkSecret {
+    pub(crate) fn generate() -> PasswordLinkSecret {
+        PasswordLinkSecret(random_base62())
+    }
+
+    pub fn parse(text: &str) -> Option<PasswordLinkSecret> {
+        SessionSecret::parse(text).map(|secret| PasswordLinkSecret(secret.0))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn hash(&self) -> String {
+        sha256_hex(&self.0)
+    }
+}
+
+impl fmt::Debug for PasswordLinkSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordLinkSecret(…)")
+    }
+}
+
+/// What a valid password link is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordLinkFor {
+    /// First-run setup: no admin exists; the person chooses a name and becomes the admin.
+    FirstAdmin,
+    /// A user added by an admin, or one whose password is being reset.
+    User(User),
+}
+
+/// How long a password link stays usable.
+pub const PASSWORD_LINK_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
 /// How long a session lasts: `idle` after its last request, and `absolute` at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionTimeouts {
@@ -269,9 +363,24 @@ pub struct Caller {
     pub token_name: String,
     pub scope: Scope,
     pub user: Option<String>,
+    /// The links this caller may change: its scope's, narrowed to its user's.
+    pub rights: LinkRights,
 }
 
 impl Caller {
+    /// A caller's rights from its token's scope and, if it has one, its user's rights.
+    pub(crate) fn rights_of(scope: Scope, user: Option<&User>) -> LinkRights {
+        let by_scope = if scope >= Scope::Write {
+            LinkRights::All
+        } else {
+            LinkRights::None
+        };
+        match user {
+            Some(user) => by_scope.within(user.rights()),
+            None => by_scope,
+        }
+    }
+
     /// The name history and audit record for this caller's changes.
     pub fn actor_name(&self) -> String {
         match &self.user {

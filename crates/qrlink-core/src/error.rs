@@ -21,6 +21,11 @@ impl Invalid {
             message: message.into(),
         }
     }
+
+    /// The same rule and message, about another field (a user name given as `owner`).
+    pub fn on(self, field: &'static str) -> Self {
+        Self { field, ..self }
+    }
 }
 
 impl std::fmt::Display for Invalid {

@@ -305,6 +305,9 @@ pub struct Link {
     pub target: TargetUrl,
     pub title: String,
     pub notes: String,
+    /// The user who owns it (R-LNK-1); `None` for links made without one (CLI, import, a
+    /// token of no user).
+    pub owner: Option<String>,
     pub tags: Vec<Tag>,
     pub status: LinkStatus,
     pub locked: bool,
@@ -370,6 +373,7 @@ pub struct NewLink {
     pub tags: Vec<Tag>,
     pub redirect_status: RedirectStatus,
     pub forward_query: bool,
+    pub owner: Option<String>,
 }
 
 impl NewLink {
@@ -382,6 +386,7 @@ impl NewLink {
             tags: Vec::new(),
             redirect_status: RedirectStatus::default(),
             forward_query: false,
+            owner: None,
         }
     }
 }

@@ -414,6 +414,7 @@ fn plan_new(plan: &mut Plan, desired: &Desired) {
         tags: details.tags.clone().unwrap_or_default(),
         redirect_status: details.redirect_status.unwrap_or_default(),
         forward_query: details.forward_query.unwrap_or_default(),
+        owner: None,
     };
     plan.push(
         ChangeKind::New,

@@ -4,8 +4,8 @@
 use jiff::{SignedDuration, Timestamp};
 use qrlink_core::Error;
 use qrlink_core::accounts::{
-    NewToken, Password, PasswordHash, Role, Scope, SessionSecret, SessionTimeouts, SignIn,
-    TokenSecret,
+    LinkRights, NewToken, Password, PasswordHash, PasswordLinkFor, PasswordLinkSecret, Role, Scope,
+    SessionSecret, SessionTimeouts, SignIn, TokenSecret,
 };
 use qrlink_core::base_url::BaseUrl;
 use qrlink_core::counts::{Counts, DailyCount};
@@ -74,6 +74,11 @@ conformance!(
     a_token_works_until_it_expires_or_is_revoked_and_its_user_caps_it,
     a_session_ends_when_idle_too_long_at_its_absolute_end_or_at_sign_out,
     failed_sign_ins_block_an_account_for_longer_each_time,
+    the_setup_link_creates_the_first_admin_once,
+    a_password_link_sets_a_password_once_and_ends_the_old_sessions,
+    a_role_change_ends_sessions_and_the_last_admin_stays,
+    editors_change_their_own_links_unless_granted_all,
+    expired_sessions_and_links_are_pruned,
 );
 
 fn t0() -> Timestamp {
@@ -1151,6 +1156,7 @@ async fn a_varied_collection(store: &Store) {
     new.tags = vec![Tag::parse("-dash").unwrap(), Tag::parse("talks").unwrap()];
     new.redirect_status = RedirectStatus::parse(308).unwrap();
     new.forward_query = true;
+    new.owner = Some("alice".into());
     store.create_link(&new, &alice(), t0()).await.unwrap();
     let later = t0() + SignedDuration::from_mins(5);
     let (keynote, opening) = (slug("keynote"), slug("opening"));
@@ -1199,6 +1205,11 @@ async fn an_export_imported_into_an_empty_database_exports_the_same(db: &TestDat
         json.lines().count(),
         2 + 3,
         "a line each for the start, the end and every link"
+    );
+    assert_eq!(
+        json.matches("\"owner\":\"alice\"").count(),
+        1,
+        "the owner is kept"
     );
     let empty = db.sibling().await;
     let imported = transfer::import(&empty.store, json.as_bytes(), &importing(&policy, &bob))
@@ -1855,4 +1866,280 @@ async fn failed_sign_ins_block_an_account_for_longer_each_time(db: &TestDatabase
             .unwrap(),
         SignIn::Accepted(_)
     ));
+}
+
+fn hash(password: &str) -> PasswordHash {
+    PasswordHash::create(&Password::parse(password).unwrap())
+}
+
+const TIMEOUTS: SessionTimeouts = SessionTimeouts {
+    idle: SignedDuration::from_mins(30),
+    absolute: SignedDuration::from_hours(12),
+};
+
+async fn the_setup_link_creates_the_first_admin_once(db: &TestDatabase) {
+    let store = &db.store;
+    assert!(!store.has_admin().await.unwrap());
+    let setup = store.create_password_link(None, t0()).await.unwrap();
+    let other_setup = store.create_password_link(None, t0()).await.unwrap();
+    assert!(
+        !format!("{setup:?}").contains(setup.expose()),
+        "Debug is redacted"
+    );
+    let from_cookie = PasswordLinkSecret::parse(setup.expose()).unwrap();
+    assert_eq!(
+        store.password_link(&from_cookie, t0()).await.unwrap(),
+        Some(PasswordLinkFor::FirstAdmin)
+    );
+
+    let ada = store
+        .use_password_link(&setup, Some("ada"), &hash("a long passphrase"), t0())
+        .await
+        .unwrap();
+    assert_eq!((ada.name.as_str(), ada.role), ("ada", Role::Admin));
+    assert!(store.has_admin().await.unwrap());
+    assert!(matches!(
+        store.sign_in("ada", "a long passphrase", t0()).await.unwrap(),
+        SignIn::Accepted(user) if user == ada
+    ));
+
+    // A link works once; a second setup link is dead once an admin exists.
+    let again = store
+        .use_password_link(&setup, Some("eve"), &hash("another passphrase"), t0())
+        .await;
+    assert!(
+        matches!(&again, Err(Error::Invalid(i)) if i.rule == "unused"),
+        "{again:?}"
+    );
+    let late = store
+        .use_password_link(&other_setup, Some("eve"), &hash("another passphrase"), t0())
+        .await;
+    assert!(
+        matches!(&late, Err(Error::Invalid(i)) if i.rule == "unused"),
+        "{late:?}"
+    );
+    assert_eq!(store.user("eve").await.unwrap(), None, "nothing was stored");
+}
+
+async fn a_password_link_sets_a_password_once_and_ends_the_old_sessions(db: &TestDatabase) {
+    let store = &db.store;
+    let bo = store.create_user("bo", Role::Editor, t0()).await.unwrap();
+    let invite = store.create_password_link(Some(&bo), t0()).await.unwrap();
+    assert!(
+        matches!(
+            store.sign_in("bo", "", t0()).await.unwrap(),
+            SignIn::Refused
+        ),
+        "no password until the link is used"
+    );
+    assert_eq!(
+        store.password_link(&invite, t0()).await.unwrap(),
+        Some(PasswordLinkFor::User(bo.clone()))
+    );
+    store
+        .use_password_link(&invite, None, &hash("first passphrase"), t0())
+        .await
+        .unwrap();
+    let (old_session, _) = store.create_session(&bo, TIMEOUTS, t0()).await.unwrap();
+
+    // A reset: the link expires after a day, and using it ends every session.
+    let reset = store.create_password_link(Some(&bo), t0()).await.unwrap();
+    let day_later = t0() + SignedDuration::from_hours(24);
+    assert_eq!(
+        store.password_link(&reset, day_later).await.unwrap(),
+        None,
+        "expired"
+    );
+    let expired = store
+        .use_password_link(&reset, None, &hash("second passphrase"), day_later)
+        .await;
+    assert!(
+        matches!(&expired, Err(Error::Invalid(i)) if i.rule == "unused"),
+        "{expired:?}"
+    );
+    let reset = store.create_password_link(Some(&bo), t0()).await.unwrap();
+    let minute = t0() + SignedDuration::from_mins(1);
+    store
+        .use_password_link(&reset, None, &hash("second passphrase"), minute)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session(&old_session, TIMEOUTS, minute)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store
+            .sign_in("bo", "first passphrase", minute)
+            .await
+            .unwrap(),
+        SignIn::Refused
+    ));
+    assert!(matches!(
+        store
+            .sign_in("bo", "second passphrase", minute)
+            .await
+            .unwrap(),
+        SignIn::Accepted(_)
+    ));
+    assert_eq!(
+        store.password_link(&reset, minute).await.unwrap(),
+        None,
+        "used"
+    );
+}
+
+async fn a_role_change_ends_sessions_and_the_last_admin_stays(db: &TestDatabase) {
+    let store = &db.store;
+    let ada = store.create_user("ada", Role::Admin, t0()).await.unwrap();
+    let bo = store.create_user("bo", Role::Editor, t0()).await.unwrap();
+    let (session, _) = store.create_session(&bo, TIMEOUTS, t0()).await.unwrap();
+    let demoted = store.set_role(&bo, Role::Viewer, false).await.unwrap();
+    assert_eq!(demoted.role, Role::Viewer);
+    assert_eq!(store.user("bo").await.unwrap(), Some(demoted));
+    assert!(
+        store
+            .session(&session, TIMEOUTS, t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let refused = store.set_role(&ada, Role::Editor, false).await;
+    assert!(
+        matches!(&refused, Err(Error::Invalid(i)) if i.rule == "last_admin"),
+        "{refused:?}"
+    );
+    store.set_role(&bo, Role::Admin, false).await.unwrap();
+    store.set_role(&ada, Role::Editor, true).await.unwrap();
+    let ada = store.user("ada").await.unwrap().unwrap();
+    assert_eq!((ada.role, ada.all_links), (Role::Editor, true));
+}
+
+async fn editors_change_their_own_links_unless_granted_all(db: &TestDatabase) {
+    let store = &db.store;
+    let bo = store.create_user("bo", Role::Editor, t0()).await.unwrap();
+    let cy = store.create_user("cy", Role::Editor, t0()).await.unwrap();
+    let vi = store.create_user("vi", Role::Viewer, t0()).await.unwrap();
+    let mut new = NewLink::new(Some(slug("bos-link")), target("https://example.org/bo"));
+    new.owner = Some("bo".into());
+    let owned = store.create_link(&new, &alice(), t0()).await.unwrap();
+    let unowned = store
+        .create_link(
+            &NewLink::new(Some(slug("cli-link")), target("https://example.org/")),
+            &alice(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(owned.owner.as_deref(), Some("bo"));
+    assert_eq!(unowned.owner, None);
+
+    assert!(bo.rights().may_change(&owned) && !bo.rights().may_change(&unowned));
+    assert!(!cy.rights().may_change(&owned));
+    assert!(!vi.rights().may_create() && !vi.rights().may_change(&owned));
+    let cy = store.set_role(&cy, Role::Editor, true).await.unwrap();
+    assert_eq!(cy.rights(), LinkRights::All);
+    assert!(cy.rights().may_change(&owned) && cy.rights().may_change(&unowned));
+
+    // A token can do no more than its user: bo's write token reaches bo's links only.
+    let token = |name: &str, scope, user: Option<&str>| NewToken {
+        name: name.into(),
+        scope,
+        user: user.map(Into::into),
+        expires_at: None,
+    };
+    let (_, secret) = store
+        .create_token(&token("bo-ci", Scope::Write, Some("bo")), "admin", t0())
+        .await
+        .unwrap();
+    let caller = store.authenticate(&secret, t0()).await.unwrap().unwrap();
+    assert_eq!(caller.rights, LinkRights::Own("bo".into()));
+    let (_, secret) = store
+        .create_token(&token("bo-read", Scope::Read, Some("bo")), "admin", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .authenticate(&secret, t0())
+            .await
+            .unwrap()
+            .unwrap()
+            .rights,
+        LinkRights::None
+    );
+    let (_, secret) = store
+        .create_token(&token("deploy", Scope::Write, None), "admin", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .authenticate(&secret, t0())
+            .await
+            .unwrap()
+            .unwrap()
+            .rights,
+        LinkRights::All
+    );
+
+    let page = store
+        .list_page(&LinkQuery {
+            owner: Some("bo".into()),
+            limit: 10,
+            ..LinkQuery::default()
+        })
+        .await
+        .unwrap();
+    let slugs: Vec<String> = page
+        .links
+        .iter()
+        .map(|link| link.slug.to_string())
+        .collect();
+    assert_eq!(slugs, ["bos-link"]);
+}
+
+async fn expired_sessions_and_links_are_pruned(db: &TestDatabase) {
+    let store = &db.store;
+    let ada = store.create_user("ada", Role::Admin, t0()).await.unwrap();
+    let later = |hours: i64| t0() + SignedDuration::from_hours(hours);
+    let (idle, _) = store.create_session(&ada, TIMEOUTS, t0()).await.unwrap();
+    let (busy, _) = store
+        .create_session(&ada, TIMEOUTS, later(11))
+        .await
+        .unwrap();
+    let link = store.create_password_link(Some(&ada), t0()).await.unwrap();
+    assert_eq!(
+        store.prune_expired(TIMEOUTS.idle, later(1)).await.unwrap(),
+        1,
+        "the idle session"
+    );
+    assert!(
+        store
+            .session(&busy, TIMEOUTS, later(11))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .password_link(&link, later(1))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.prune_expired(TIMEOUTS.idle, later(24)).await.unwrap(),
+        2,
+        "the other session and the link"
+    );
+    assert!(
+        store
+            .session(&idle, TIMEOUTS, t0())
+            .await
+            .unwrap()
+            .is_none(),
+        "gone, not only expired"
+    );
 }

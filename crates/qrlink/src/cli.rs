@@ -135,6 +135,10 @@ pub enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Add users, reset passwords and change roles (each prints a one-time link; passwords
+    /// are never given on the command line).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Write a consistent, checked copy of the SQLite database while qrlink runs.
     /// (PostgreSQL: use pg_dump, see the README.)
     Backup {
@@ -161,6 +165,35 @@ impl Default for RenderArgs {
         }
         Defaults::parse_from(["qrlink"]).render
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user and print the one-time link where they choose their password.
+    Add {
+        /// 1 to 64 characters: letters a-z, digits, `.`, `_` and `-`.
+        name: String,
+        /// `admin` does everything; `editor` changes their own links (or all, once granted);
+        /// `viewer` reads.
+        #[arg(long, value_parser = ["admin", "editor", "viewer"])]
+        role: String,
+    },
+    /// Print a one-time link where the user sets a new password; using it ends their sessions.
+    ResetPassword { name: String },
+    /// Change a user's role; their sessions end. The last admin stays an admin.
+    Role {
+        name: String,
+        #[arg(value_parser = ["admin", "editor", "viewer"])]
+        role: String,
+        /// Let an editor change every link, not only their own.
+        #[arg(long)]
+        all_links: bool,
+    },
+    /// Every user, with their role.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -441,6 +474,27 @@ pub struct ServeArgs {
     /// a loopback or cluster-internal address, never the public one).
     #[arg(long, env = "QRLINK_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// An admin session ends after this many minutes without a request.
+    #[arg(
+        long,
+        env = "QRLINK_SESSION_IDLE_MINUTES",
+        default_value_t = 120,
+        value_name = "MINUTES",
+        value_parser = clap::value_parser!(u32).range(1..=10_080)
+    )]
+    pub session_idle_minutes: u32,
+    /// An admin session ends this many hours after sign-in, however busy.
+    #[arg(
+        long,
+        env = "QRLINK_SESSION_HOURS",
+        default_value_t = 12,
+        value_name = "HOURS",
+        value_parser = clap::value_parser!(u32).range(1..=720)
+    )]
+    pub session_hours: u32,
+    /// Where browsers report Content-Security-Policy violations of admin pages (`report-uri`).
+    #[arg(long, env = "QRLINK_CSP_REPORT_URI", value_name = "URL")]
+    pub csp_report_uri: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -477,6 +531,9 @@ pub enum LinkCommand {
         tag: Option<String>,
         #[arg(long, value_parser = ["active", "retired"])]
         status: Option<String>,
+        /// Only links this user owns.
+        #[arg(long, value_name = "USER")]
+        owner: Option<String>,
         /// Show links whose slug sorts after this one (keyset pagination).
         #[arg(long, value_name = "SLUG")]
         after: Option<String>,

@@ -10,6 +10,7 @@ pub mod qr_cmd;
 pub mod server;
 pub mod token_cmd;
 pub mod transfer_cmd;
+pub mod user_cmd;
 
 use qrlink_core::clock::Clock;
 use qrlink_core::store::Store;
@@ -59,7 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(error) => {
                     tracing::warn!(%error, "database not reachable at start; will keep trying")
                 }
-                Ok(()) => {}
+                Ok(()) => server::announce_setup(&store, &instance, clock.now()).await?,
             }
             let intervals = server::Intervals {
                 flush: std::time::Duration::from_millis(args.flush_interval_ms.max(10)),
@@ -110,6 +111,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = instance::open_store(&cli.instance).await?;
             let outcome =
                 links_file_cmd::apply(&store, &instance, &file, confirm_locked, &clock).await;
+            store.close().await;
+            outcome
+        }
+        Command::User(command) => {
+            let store = instance::open_store(&cli.instance).await?;
+            let outcome = user_cmd::run(command, &store, &instance, &clock).await;
             store.close().await;
             outcome
         }

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use jiff::Timestamp;
+use qrlink_core::accounts::parse_user_name;
 use qrlink_core::clock::Clock;
 use qrlink_core::link::{
     Actor, Change, HistoryEntry, Interface, Link, LinkDetails, LinkStatus, MAX_NOTES, MAX_REASON,
@@ -72,6 +73,7 @@ pub async fn run(
             search,
             tag,
             status,
+            owner,
             after,
             limit,
             json,
@@ -87,6 +89,10 @@ pub async fn run(
                     }
                 }),
                 after: after.as_deref().map(Slug::parse).transpose()?,
+                owner: owner
+                    .as_deref()
+                    .map(|owner| parse_user_name(owner).map_err(|invalid| invalid.on("owner")))
+                    .transpose()?,
                 limit,
             };
             let page = store.list_page(&query).await?;
@@ -314,7 +320,8 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn display_time(at: Timestamp, instance: &Instance) -> String {
+/// A time in the instance's display time zone.
+pub fn display_time(at: Timestamp, instance: &Instance) -> String {
     at.to_zoned_datetime(instance.time_zone.clone())
         .strftime("%Y-%m-%d %H:%M:%S %Z")
         .to_string()
@@ -379,7 +386,24 @@ fn describe_schedule(entry: &ScheduleEntry, instance: &Instance) -> String {
 }
 
 fn describe_history(entry: &HistoryEntry, instance: &Instance) -> String {
-    let change = match &entry.change {
+    let change = describe_change(&entry.change, instance);
+    let reason = entry
+        .reason
+        .as_deref()
+        .map(|r| format!("  ({r})"))
+        .unwrap_or_default();
+    format!(
+        "#{}  {}  {} via {}  {change}{reason}",
+        entry.seq,
+        display_time(entry.at, instance),
+        entry.actor,
+        entry.interface.as_str()
+    )
+}
+
+/// One line for a recorded change, as the CLI and the admin show it.
+pub fn describe_change(change: &Change, instance: &Instance) -> String {
+    match change {
         Change::Created { slug, target } => format!("created {slug} -> {target}"),
         Change::Target { old, new } => format!("target {old} -> {new}"),
         Change::Slug { old, new } => format!("slug {old} -> {new} (old slug kept as alias)"),
@@ -405,17 +429,5 @@ fn describe_history(entry: &HistoryEntry, instance: &Instance) -> String {
                 .map_or("retire".to_owned(), |t| format!("go to {t}")),
             display_time(*at, instance)
         ),
-    };
-    let reason = entry
-        .reason
-        .as_deref()
-        .map(|r| format!("  ({r})"))
-        .unwrap_or_default();
-    format!(
-        "#{}  {}  {} via {}  {change}{reason}",
-        entry.seq,
-        display_time(entry.at, instance),
-        entry.actor,
-        entry.interface.as_str()
-    )
+    }
 }

@@ -32,6 +32,13 @@ pub struct Image {
     look: Look,
 }
 
+impl Image {
+    /// The print check of this image (R-QR-4): contrast, quiet zone, logo coverage.
+    pub fn print_check(&self) -> qrlink_qr::PrintCheck {
+        qrlink_qr::print_check(&self.symbol, &self.look, None)
+    }
+}
+
 /// Encodes `text`, renders it as `args` ask, verifies it and writes or draws it.
 pub fn render(text: &str, args: &RenderArgs) -> anyhow::Result<()> {
     let Image {

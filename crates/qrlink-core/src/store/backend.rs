@@ -5,8 +5,8 @@ use jiff::Timestamp;
 use sqlx::{Executor, Row};
 
 use crate::accounts::{
-    Caller, NewToken, PasswordHash, Role, Scope, Session, SessionSecret, SessionTimeouts, SignIn, TokenInfo,
-    TokenSecret, User, block_after, verify_nothing,
+    Caller, NewToken, PasswordHash, PasswordLinkFor, PasswordLinkSecret, Role, Scope, Session, SessionSecret,
+    SessionTimeouts, SignIn, TokenInfo, TokenSecret, User, block_after, verify_nothing,
 };
 use crate::counts::{Counts, DailyCount};
 use std::collections::HashMap;
@@ -43,7 +43,7 @@ const FOLD_CHUNK: i64 = 20_000;
 const COUNT_ROWS_PER_STATEMENT: usize = 4096;
 
 const LINK_COLUMNS: &str =
-    "id, slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at";
+    "id, slug, target, title, notes, owner, status, locked, redirect_status, forward_query, created_at, updated_at";
 
 #[derive(Debug, Clone)]
 pub struct Backend {
@@ -204,6 +204,7 @@ impl Backend {
                AND ($2 IS NULL OR l.status = $2)
                AND ($3 IS NULL OR EXISTS (SELECT 1 FROM link_tags t WHERE t.link_id = l.id AND t.tag = $3))
                AND ($4 IS NULL OR l.slug > $4)
+               AND ($7 IS NULL OR l.owner = $7)
              ORDER BY l.slug
              LIMIT $5"
         );
@@ -214,6 +215,7 @@ impl Backend {
         .bind(query.after.as_ref().map(Slug::as_str))
         .bind(i64::from(query.limit.max(1)))
         .bind(superset)
+        .bind(query.owner.as_deref())
         .fetch_all(&mut *conn)
         .await?;
         let mut links = Vec::with_capacity(ids.len());
@@ -555,7 +557,7 @@ impl Backend {
             &[
                 ("slug", "text"), ("target", "text"), ("title", "text"), ("notes", "text"), ("status", "text"),
                 ("locked", "boolean"), ("redirect_status", "bigint"), ("forward_query", "boolean"),
-                ("created_at", "bigint"), ("updated_at", "bigint"),
+                ("created_at", "bigint"), ("updated_at", "bigint"), ("owner", "text"),
             ],
         ) + " RETURNING id, slug";
         let slugs_sql = insert("slugs", &[("link_id", "bigint"), ("slug", "text")]);
@@ -580,6 +582,7 @@ impl Backend {
                     (
                         l.slug.as_str(), l.target.as_str(), &l.title, &l.notes, l.status.as_str(), l.locked,
                         l.redirect_status.code(), l.forward_query, micros(l.created_at), micros(l.updated_at),
+                        l.owner.as_deref(),
                     )
                 })
                 .collect();
@@ -652,43 +655,152 @@ impl Backend {
             .bind(micros(now))
             .fetch_one(&self.pool)
             .await
-            .map_err(|error| match &error {
-                sqlx::Error::Database(db) if db.is_unique_violation() => {
-                    Error::invalid("user", "unique", format!("a user named `{name}` exists already"))
-                }
-                _ => Error::Database(error),
-            })?;
-        Ok(User { id, name: name.to_owned(), role, created_at: now })
+            .map_err(|error| user_taken(error, name))?;
+        Ok(User { id, name: name.to_owned(), role, all_links: false, created_at: now })
     }
 
     pub(super) async fn users(&self) -> Result<Vec<User>> {
-        let rows: Vec<(i64, String, String, i64)> =
-            sqlx::query_as("SELECT id, name, role, created_at FROM users ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, role, created_at)| User {
-                id,
-                name,
-                role: Role::from_stored(&role),
-                created_at: timestamp(created_at),
-            })
-            .collect())
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.name")).fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect()
     }
 
     pub(super) async fn user(&self, name: &str) -> Result<Option<User>> {
-        let row: Option<(i64, String, String, i64)> =
-            sqlx::query_as("SELECT id, name, role, created_at FROM users WHERE name = $1")
-                .bind(name)
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.name = $1"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Changes a user's role and grant; their sessions end, so a demotion holds at once.
+    pub(super) async fn set_role(&self, user: &User, role: Role, all_links: bool) -> Result<User> {
+        let mut tx = self.begin_write().await?;
+        if user.role == Role::Admin && role != Role::Admin {
+            let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+                .fetch_one(&mut *tx)
+                .await?;
+            if admins <= 1 {
+                return Err(Error::invalid("role", "last_admin", "the last admin cannot stop being one"));
+            }
+        }
+        sqlx::query("UPDATE users SET role = $1, all_links = $2 WHERE id = $3")
+            .bind(role.as_str())
+            .bind(all_links)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(User { role, all_links, ..user.clone() })
+    }
+
+    /// Whether any admin exists (one who has not yet set a password counts).
+    pub(super) async fn has_admin(&self) -> Result<bool> {
+        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetch_one(&self.pool).await?;
+        Ok(admins > 0)
+    }
+
+    /// Stores a new one-time password link for `user`, or the first-run setup link for `None`.
+    pub(super) async fn create_password_link(
+        &self,
+        user: Option<&User>,
+        lifetime: jiff::SignedDuration,
+        now: Timestamp,
+    ) -> Result<PasswordLinkSecret> {
+        let secret = PasswordLinkSecret::generate();
+        sqlx::query("INSERT INTO password_links (secret_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(secret.hash())
+            .bind(user.map(|user| user.id))
+            .bind(micros(now))
+            .bind(micros(now + lifetime))
+            .execute(&self.pool)
+            .await?;
+        Ok(secret)
+    }
+
+    /// What an unexpired, unused password link is for; `None` for any other secret.
+    pub(super) async fn password_link(&self, secret: &PasswordLinkSecret, now: Timestamp) -> Result<Option<PasswordLinkFor>> {
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT user_id FROM password_links WHERE secret_hash = $1 AND expires_at > $2")
+                .bind(secret.hash())
+                .bind(micros(now))
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|(id, name, role, created_at)| User {
-            id,
-            name,
-            role: Role::from_stored(&role),
-            created_at: timestamp(created_at),
-        }))
+        let Some((user_id,)) = row else { return Ok(None) };
+        let Some(user_id) = user_id else { return Ok(Some(PasswordLinkFor::FirstAdmin)) };
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"))
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?.map(PasswordLinkFor::User))
+    }
+
+    /// Uses a password link once: sets the password of its user (or creates the first admin,
+    /// named `first_admin`, if no admin exists yet), ends the user's sessions, and deletes the
+    /// link, all in one transaction. Refused like an unknown link once it is used or expired.
+    pub(super) async fn use_password_link(
+        &self,
+        secret: &PasswordLinkSecret,
+        first_admin: Option<&str>,
+        hash: &PasswordHash,
+        now: Timestamp,
+    ) -> Result<User> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("DELETE FROM password_links WHERE secret_hash = $1 AND expires_at > $2 RETURNING user_id")
+                .bind(secret.hash())
+                .bind(micros(now))
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((user_id,)) = row else {
+            return Err(Error::invalid("link", "unused", "this link is unknown, used already, or expired"));
+        };
+        let user_id = match user_id {
+            Some(id) => id,
+            None => {
+                let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if admins > 0 {
+                    return Err(Error::invalid("link", "unused", "an admin exists already: sign in instead"));
+                }
+                let name = first_admin.ok_or_else(|| Error::invalid("user", "required", "choose a user name"))?;
+                sqlx::query_scalar("INSERT INTO users (name, role, created_at) VALUES ($1, 'admin', $2) RETURNING id")
+                    .bind(name)
+                    .bind(micros(now))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|error| user_taken(error, name))?
+            }
+        };
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, failed_sign_ins = 0, sign_in_blocked_until = NULL WHERE id = $2",
+        )
+        .bind(hash.as_str())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")).bind(user_id).fetch_one(&mut *tx).await?;
+        let user = user_from_row(&row)?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Deletes sessions and password links that can no longer be used; returns how many.
+    pub(super) async fn prune_expired(&self, idle: jiff::SignedDuration, now: Timestamp) -> Result<u64> {
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+            .bind(micros(now))
+            .bind(micros(now - idle))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let links = sqlx::query("DELETE FROM password_links WHERE expires_at <= $1")
+            .bind(micros(now))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(sessions + links)
     }
 
     pub(super) async fn create_token(
@@ -794,17 +906,21 @@ impl Backend {
     /// Checks a name and password, counting failures per account in the database so that every
     /// replica sees them (R-SEC-6). Argon2 runs on a blocking thread: it takes tens of ms.
     pub(super) async fn sign_in(&self, name: &str, password: &str, now: Timestamp) -> Result<SignIn> {
-        let row: Option<SignInRow> = sqlx::query_as(
-            "SELECT id, name, role, created_at, password_hash, sign_in_blocked_until FROM users WHERE name = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, u.password_hash, u.sign_in_blocked_until FROM users u WHERE u.name = $1"
+        ))
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
         let candidate = password.to_owned();
-        let Some((id, name, role, created_at, hash, blocked_until)) = row else {
+        let Some(row) = row else {
             tokio::task::spawn_blocking(move || verify_nothing(&candidate)).await.ok();
             return Ok(SignIn::Refused);
         };
+        let user = user_from_row(&row)?;
+        let id = user.id;
+        let hash: Option<String> = row.try_get("password_hash")?;
+        let blocked_until: Option<i64> = row.try_get("sign_in_blocked_until")?;
         if let Some(until) = blocked_until.map(timestamp).filter(|until| *until > now) {
             return Ok(SignIn::Blocked { until });
         }
@@ -822,7 +938,6 @@ impl Backend {
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
-            let user = User { id, name, role: Role::from_stored(&role), created_at: timestamp(created_at) };
             return Ok(SignIn::Accepted(user));
         }
         let failures: i64 =
@@ -876,19 +991,18 @@ impl Backend {
         timeouts: SessionTimeouts,
         now: Timestamp,
     ) -> Result<Option<Session>> {
-        let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT u.id, u.name, u.role, u.created_at, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
-        )
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3"
+        ))
         .bind(secret.hash())
         .bind(micros(now))
         .bind(micros(now - timeouts.idle))
         .fetch_optional(&self.pool)
         .await?;
-        let Some((user_id, name, role, user_created, csrf_token, created_at, last_seen, expires_at)) = row else {
-            return Ok(None);
-        };
+        let Some(row) = row else { return Ok(None) };
+        let last_seen: i64 = row.try_get("last_seen_at")?;
         let mut last_seen_at = timestamp(last_seen);
         if micros(now) - last_seen >= 60_000_000 {
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
@@ -898,13 +1012,12 @@ impl Backend {
                 .await?;
             last_seen_at = now;
         }
-        let user = User { id: user_id, name, role: Role::from_stored(&role), created_at: timestamp(user_created) };
         Ok(Some(Session {
-            user,
-            csrf_token,
-            created_at: timestamp(created_at),
+            user: user_from_row(&row)?,
+            csrf_token: row.try_get("csrf_token")?,
+            created_at: timestamp(row.try_get("created_at")?),
             last_seen_at,
-            expires_at: timestamp(expires_at),
+            expires_at: timestamp(row.try_get("expires_at")?),
         }))
     }
 
@@ -921,16 +1034,21 @@ impl Backend {
     /// The caller a token stands for, if it is known, unrevoked and unexpired. Records the
     /// use at most once a minute per token, so a busy client does not write on every request.
     pub(super) async fn authenticate(&self, secret: &TokenSecret, now: Timestamp) -> Result<Option<Caller>> {
-        let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT t.id, t.name, t.scope, u.name, u.role, t.last_used_at
+        let row = sqlx::query(&format!(
+            "SELECT t.id, t.name, t.scope, t.last_used_at, t.user_id IS NOT NULL AS has_user, {USER_COLUMNS}
              FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
-             WHERE t.hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
-        )
+             WHERE t.hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)"
+        ))
         .bind(secret.hash())
         .bind(micros(now))
         .fetch_optional(&self.pool)
         .await?;
-        let Some((id, name, scope, user, role, last_used)) = row else { return Ok(None) };
+        let Some(row) = row else { return Ok(None) };
+        let id: i64 = row.try_get("id")?;
+        let name: String = row.try_get("name")?;
+        let scope: String = row.try_get("scope")?;
+        let last_used: Option<i64> = row.try_get("last_used_at")?;
+        let user = if row.try_get("has_user")? { Some(user_from_row(&row)?) } else { None };
         if last_used.is_none_or(|last| micros(now) - last >= 60_000_000) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(micros(now))
@@ -939,10 +1057,11 @@ impl Backend {
                 .await?;
         }
         let mut scope = Scope::parse(&scope).map_err(Error::Invalid)?;
-        if let Some(role) = &role {
-            scope = scope.min(Role::from_stored(role).max_scope());
+        if let Some(user) = &user {
+            scope = scope.min(user.role.max_scope());
         }
-        Ok(Some(Caller { token_id: id, token_name: name, scope, user }))
+        let rights = Caller::rights_of(scope, user.as_ref());
+        Ok(Some(Caller { token_id: id, token_name: name, scope, user: user.map(|user| user.name), rights }))
     }
 }
 
@@ -952,8 +1071,8 @@ async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp, 
         None => free_generated_slug(tx).await?,
     };
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO links (slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'active', FALSE, $5, $6, $7, $7) RETURNING id",
+        "INSERT INTO links (slug, target, title, notes, status, locked, redirect_status, forward_query, created_at, updated_at, owner)
+         VALUES ($1, $2, $3, $4, 'active', FALSE, $5, $6, $7, $7, $8) RETURNING id",
     )
     .bind(slug.as_str())
     .bind(new.target.as_str())
@@ -962,6 +1081,7 @@ async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp, 
     .bind(i64::from(new.redirect_status.code()))
     .bind(new.forward_query)
     .bind(micros(now))
+    .bind(new.owner.as_deref())
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| slug_taken(e, &slug))?;
@@ -1311,15 +1431,28 @@ async fn load_link(conn: &mut Conn, id: LinkId) -> Result<Link> {
     link_from_row(&row, tags, aliases, schedule)
 }
 
-/// A user as `sign_in` reads it: id, name, role, creation, password hash, blocked until.
-type SignInRow = (i64, String, String, i64, Option<String>, Option<i64>);
+/// The columns [`user_from_row`] reads, from `users u`, named apart from any joined table's.
+const USER_COLUMNS: &str = "u.id AS user_id, u.name AS user_name, u.role AS user_role, \
+     u.all_links AS user_all_links, u.created_at AS user_created_at";
 
-/// A session as `session` reads it: the user (id, name, role, creation), then the session's
-/// CSRF token, creation, last use and end.
-type SessionRow = (i64, String, String, i64, String, i64, i64, i64);
+fn user_from_row(row: &<Db as sqlx::Database>::Row) -> Result<User> {
+    Ok(User {
+        id: row.try_get("user_id")?,
+        name: row.try_get("user_name")?,
+        role: Role::from_stored(row.try_get("user_role")?),
+        all_links: row.try_get("user_all_links")?,
+        created_at: timestamp(row.try_get("user_created_at")?),
+    })
+}
 
-/// A token as `authenticate` reads it: id, name, scope, user name and role, last use.
-type TokenRow = (i64, String, String, Option<String>, Option<String>, Option<i64>);
+fn user_taken(error: sqlx::Error, name: &str) -> Error {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Error::invalid("user", "unique", format!("a user named `{name}` exists already"))
+        }
+        _ => Error::Database(error),
+    }
+}
 
 /// A stored schedule entry: id, time, target (NULL: retire), creation time, actor.
 type ScheduleRow = (i64, i64, Option<String>, i64, String);
@@ -1340,6 +1473,7 @@ fn link_from_row(
         target: TargetUrl::from_stored(row.try_get("target")?),
         title: row.try_get("title")?,
         notes: row.try_get("notes")?,
+        owner: row.try_get("owner")?,
         tags: tags.iter().filter_map(|tag| Tag::parse(tag).ok()).collect(),
         status: LinkStatus::from_stored(&status),
         locked: row.try_get("locked")?,

@@ -13,8 +13,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::accounts::{
-    Caller, NewToken, PasswordHash, Role, Session, SessionSecret, SessionTimeouts, SignIn,
-    TokenInfo, TokenSecret, User,
+    Caller, NewToken, PASSWORD_LINK_LIFETIME, PasswordHash, PasswordLinkFor, PasswordLinkSecret,
+    Role, Session, SessionSecret, SessionTimeouts, SignIn, TokenInfo, TokenSecret, User,
 };
 use crate::counts::DailyCount;
 use crate::error::Result;
@@ -72,6 +72,11 @@ mod sqlite {
             "passwords",
             include_str!("../../migrations/sqlite/0008_passwords.sql"),
         ),
+        (
+            9,
+            "setup_and_owners",
+            include_str!("../../migrations/sqlite/0009_setup_and_owners.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -116,6 +121,11 @@ mod postgres {
             "passwords",
             include_str!("../../migrations/postgres/0008_passwords.sql"),
         ),
+        (
+            9,
+            "setup_and_owners",
+            include_str!("../../migrations/postgres/0009_setup_and_owners.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -123,7 +133,7 @@ mod postgres {
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2; PostgreSQL has no rowid tables, so it skips 6).
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
@@ -170,6 +180,8 @@ pub struct LinkQuery {
     pub status: Option<LinkStatus>,
     /// Keyset cursor: only links whose slug sorts after this one.
     pub after: Option<Slug>,
+    /// Only links this user owns.
+    pub owner: Option<String>,
     pub limit: u32,
 }
 
@@ -457,6 +469,54 @@ impl Store {
 
     pub async fn user(&self, name: &str) -> Result<Option<User>> {
         dispatch!(self.user(name))
+    }
+
+    /// Changes a user's role and whether an editor may change all links. The user's sessions
+    /// end. The last admin cannot be demoted.
+    pub async fn set_role(&self, user: &User, role: Role, all_links: bool) -> Result<User> {
+        dispatch!(self.set_role(user, role, all_links))
+    }
+
+    /// Whether an admin exists; until one does, `qrlink serve` prints a setup link.
+    pub async fn has_admin(&self) -> Result<bool> {
+        dispatch!(self.has_admin())
+    }
+
+    /// A new one-time link to set `user`'s password, or, for `None`, the first-run setup link
+    /// that creates the first admin. Usable once, for [`PASSWORD_LINK_LIFETIME`].
+    pub async fn create_password_link(
+        &self,
+        user: Option<&User>,
+        now: Timestamp,
+    ) -> Result<PasswordLinkSecret> {
+        dispatch!(self.create_password_link(user, PASSWORD_LINK_LIFETIME, now))
+    }
+
+    /// What a password link is for, while it is unused and unexpired.
+    pub async fn password_link(
+        &self,
+        secret: &PasswordLinkSecret,
+        now: Timestamp,
+    ) -> Result<Option<PasswordLinkFor>> {
+        dispatch!(self.password_link(secret, now))
+    }
+
+    /// Uses a password link: sets the password (creating the first admin, named
+    /// `first_admin`, for the setup link), ends the user's other sessions, and deletes the
+    /// link. A used or expired link is refused (`link`, `unused`).
+    pub async fn use_password_link(
+        &self,
+        secret: &PasswordLinkSecret,
+        first_admin: Option<&str>,
+        hash: &PasswordHash,
+        now: Timestamp,
+    ) -> Result<User> {
+        dispatch!(self.use_password_link(secret, first_admin, hash, now))
+    }
+
+    /// Deletes sessions idle for `idle` or past their end, and expired password links.
+    pub async fn prune_expired(&self, idle: jiff::SignedDuration, now: Timestamp) -> Result<u64> {
+        dispatch!(self.prune_expired(idle, now))
     }
 
     /// Creates a token; the secret is returned this once and only its hash is kept. A token

@@ -38,6 +38,9 @@ struct JsonLink {
     title: String,
     #[serde(default)]
     notes: String,
+    /// The user who owns the link; absent for a link without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
     #[serde(default = "active")]
@@ -89,6 +92,7 @@ impl From<LinkRecord> for JsonLink {
             target: link.target.to_string(),
             title: link.title,
             notes: link.notes,
+            owner: link.owner,
             tags: link
                 .tags
                 .iter()
@@ -242,6 +246,13 @@ fn record(json: JsonLink, context: &ImportContext<'_>) -> Result<LinkRecord, Inv
     if let Some(created_at) = json.created_at {
         link.created_at = created_at;
         link.updated_at = created_at;
+    }
+    if let Some(owner) = &json.owner {
+        let owner = crate::accounts::parse_user_name(owner).map_err(|invalid| Invalid {
+            field: "owner",
+            ..invalid
+        })?;
+        link.owner = Some(owner);
     }
     if let Some(updated_at) = json.updated_at {
         link.updated_at = updated_at;

@@ -176,6 +176,7 @@ impl Fields<'_> {
             target: TargetUrl::parse(self.target, context.policy)?,
             title: crate::link::parse_text("title", self.title, crate::link::MAX_TITLE, false)?,
             notes: crate::link::parse_text("notes", self.notes, crate::link::MAX_NOTES, true)?,
+            owner: None,
             // A CSV cell may leave empty places between separators (`a;;b`).
             tags: Tag::parse_all(self.tags.iter().filter(|tag| !tag.trim().is_empty()))?,
             status: self.status.unwrap_or(LinkStatus::Active),

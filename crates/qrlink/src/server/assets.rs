@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 /// htmx, vendored unmodified in `vendor/htmx` (version, source and checksums there).
+pub const HTMX_FILE: &str = "htmx-2.0.11.min.js";
 pub const HTMX_PATH: &str = "_/assets/htmx-2.0.11.min.js";
 const HTMX: &[u8] = include_bytes!("../../../../vendor/htmx/htmx.min.js");
 
@@ -18,6 +19,25 @@ pub async fn htmx() -> Response {
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response
+}
+
+/// The admin's stylesheet, ours. Its name does not change between versions, so browsers check
+/// it again after five minutes.
+pub const ADMIN_CSS_PATH: &str = "_/assets/admin.css";
+const ADMIN_CSS: &str = include_str!("../../assets/admin.css");
+
+pub async fn admin_css() -> Response {
+    let mut response = ADMIN_CSS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
     );
     response
 }

@@ -1,11 +1,13 @@
 //! `qrlink serve`: binds the listener, runs the public side, follows the change feed, flushes
 //! counts, and shuts down gracefully. Binding is apart from serving so tests can use port 0.
 
+mod admin;
 pub mod api;
 mod assets;
 mod metrics;
 mod pages;
 mod public;
+pub mod qr;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use axum::http::HeaderValue;
+use qrlink_core::accounts::{PasswordLinkSecret, SessionTimeouts};
 use qrlink_core::base_url::BaseUrl;
 use qrlink_core::clock::Clock;
 use qrlink_core::counts::HitCounter;
@@ -39,6 +42,10 @@ pub struct PublicSettings {
     pub referrer_policy: HeaderValue,
     /// Log every request with the visitor's address (off unless the operator turns it on).
     pub access_log: bool,
+    /// How long admin sessions last.
+    pub sessions: SessionTimeouts,
+    /// Where admin pages' CSP violations are reported, if anywhere.
+    pub csp_report_uri: Option<String>,
 }
 
 /// Timings of the background work.
@@ -87,6 +94,12 @@ impl PublicSettings {
             retired_url: redirect_url("retired_url", args.retired_url.as_deref())?,
             referrer_policy: HeaderValue::from_str(&args.referrer_policy)?,
             access_log: args.access_log,
+            sessions: SessionTimeouts {
+                idle: jiff::SignedDuration::from_mins(i64::from(args.session_idle_minutes)),
+                absolute: jiff::SignedDuration::from_hours(i64::from(args.session_hours)),
+            },
+            csp_report_uri: redirect_url("csp_report_uri", args.csp_report_uri.as_deref())?
+                .map(|url| String::from_utf8_lossy(url.as_bytes()).into_owned()),
         })
     }
 }
@@ -101,6 +114,33 @@ fn redirect_url(field: &str, value: Option<&str>) -> anyhow::Result<Option<Heade
         anyhow::bail!("invalid {field}: must start with http:// or https:// (rule: scheme)");
     }
     Ok(Some(HeaderValue::from_str(url.as_str())?))
+}
+
+/// The one-time link where a person sets their password (first-run setup, a new user, a reset).
+pub fn password_url(instance: &Instance, secret: &PasswordLinkSecret) -> String {
+    format!(
+        "{}_/admin/password/{}",
+        instance.base().as_str(),
+        secret.expose()
+    )
+}
+
+/// While no admin exists, prints a one-time link that makes whoever opens it the first admin
+/// (R-SEC-1: there is no default password). Printed, never logged: it is a secret.
+pub async fn announce_setup(
+    store: &Store,
+    instance: &Instance,
+    now: jiff::Timestamp,
+) -> anyhow::Result<()> {
+    if store.has_admin().await? {
+        return Ok(());
+    }
+    let secret = store.create_password_link(None, now).await?;
+    eprintln!(
+        "\nNo admin account exists yet. Open this one-time link within 24 hours to create one:\n\n    {}\n",
+        password_url(instance, &secret)
+    );
+    Ok(())
 }
 
 /// Everything request handlers share.
@@ -408,6 +448,15 @@ async fn follow_changes(state: Arc<AppState>, poll: Duration, mut stop: watch::R
                 tracing::debug!(%error, "change feed unreachable");
             }
             rounds += 1;
+            // Ended sessions and expired password links: every ten minutes or so.
+            if rounds.is_multiple_of(2400)
+                && let Err(error) = state
+                    .store
+                    .prune_expired(state.settings.sessions.idle, state.clock.now())
+                    .await
+            {
+                tracing::debug!(%error, "could not prune ended sessions");
+            }
             if rounds.is_multiple_of(20)
                 && let Err(error) = state.store.apply_due_schedules(state.clock.now()).await
             {

@@ -38,7 +38,18 @@ pub fn router(state: Arc<AppState>) -> Router {
             &format!("{prefix}{}", super::assets::HTMX_PATH),
             get(super::assets::htmx),
         )
+        .route(
+            &format!("{prefix}{}", super::assets::ADMIN_CSS_PATH),
+            get(super::assets::admin_css),
+        )
         .nest(&format!("{prefix}_/api/v1"), super::api::router(&state))
+        .nest(
+            &format!("{prefix}_/admin"),
+            super::admin::router().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                super::admin::guard,
+            )),
+        )
         .fallback(slug_or_page)
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
@@ -60,8 +71,13 @@ pub fn add_security_headers(settings: &super::PublicSettings, headers: &mut Head
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, CSP);
-    headers.insert(header::REFERRER_POLICY, settings.referrer_policy.clone());
+    // Admin pages bring their own policy, which allows the admin's script and stylesheet.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(CSP);
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert_with(|| settings.referrer_policy.clone());
     if settings.base().is_https() {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
     }

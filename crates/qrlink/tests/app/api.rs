@@ -763,3 +763,63 @@ async fn the_cli_prints_a_new_token_once_on_its_last_line() {
     let (_, listed, _) = run_qrlink(&["--data-dir", data, "token", "list"]).await;
     assert!(listed.contains("revoked"), "{listed}");
 }
+
+/// A token of an editor reaches the editor's own links only (R-SEC-1), and links it creates
+/// belong to the editor; a token of no user is a service with its scope's reach.
+#[tokio::test]
+async fn an_editors_token_changes_the_editors_own_links_only() {
+    let app = TestApp::sqlite().await;
+    app.store
+        .create_user("bo", Role::Editor, t0())
+        .await
+        .unwrap();
+    let new = NewToken {
+        name: "bo-script".into(),
+        scope: Scope::Write,
+        user: Some("bo".into()),
+        expires_at: None,
+    };
+    let (_, secret) = app.store.create_token(&new, "test", t0()).await.unwrap();
+    let bo = Api {
+        app: &app,
+        token: Some(secret.expose().to_owned()),
+    };
+    app.create("shared", "https://example.org/shared").await;
+
+    let created = bo
+        .post(
+            "/links",
+            json!({"slug": "mine", "target": "https://example.org/mine"}),
+        )
+        .await;
+    assert_eq!(
+        (created.status, &created.body["owner"]),
+        (201, &json!("bo"))
+    );
+    let moved = bo
+        .put(
+            "/links/mine/target",
+            json!({"target": "https://example.org/moved"}),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let refused = bo
+        .put(
+            "/links/shared/target",
+            json!({"target": "https://example.org/taken-over"}),
+        )
+        .await;
+    assert_eq!((refused.status, refused.code()), (403, "not_owner"));
+    let shared = app.store.link(&slug("shared")).await.unwrap();
+    assert_eq!(shared.target.as_str(), "https://example.org/shared");
+    let service = api(&app, Scope::Write).await;
+    let moved = service
+        .put(
+            "/links/shared/target",
+            json!({"target": "https://example.org/by-service"}),
+        )
+        .await;
+    assert_eq!(moved.status, 200);
+    let mine = bo.get("/links?owner=bo").await;
+    assert_eq!(mine.body["links"].as_array().unwrap().len(), 1);
+}

@@ -1,6 +1,7 @@
 //! The one integration-test binary of `qrlink`: the real server on an ephemeral loopback port,
 //! and the real CLI binary, on SQLite and PostgreSQL.
 
+mod admin;
 mod api;
 mod cli;
 mod crash;

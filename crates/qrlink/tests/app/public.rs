@@ -95,7 +95,7 @@ async fn unknown_slugs_get_a_404_that_reflects_nothing_and_is_not_cached() {
         "{body}"
     );
     assert_eq!(
-        app.get("/_/admin").await.status(),
+        app.get("/_/nothing-here").await.status(),
         404,
         "`/_/` is never a slug"
     );

@@ -64,6 +64,11 @@ impl Default for Options {
                 retired_url: None,
                 referrer_policy: axum::http::HeaderValue::from_static("no-referrer"),
                 access_log: false,
+                sessions: qrlink_core::accounts::SessionTimeouts {
+                    idle: jiff::SignedDuration::from_mins(30),
+                    absolute: jiff::SignedDuration::from_hours(12),
+                },
+                csp_report_uri: None,
             },
             // Short intervals keep tests quick; tests that need control call catch_up/flush themselves.
             intervals: Intervals {

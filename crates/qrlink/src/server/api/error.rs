@@ -20,7 +20,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable and machine-readable: `invalid_input`, `slug_taken`, `not_found`,
     /// `confirmation_required`, `locked`, `conflict`, `unauthorized`, `insufficient_scope`,
-    /// `invalid_json`, `unavailable`, `internal`.
+    /// `not_owner`, `invalid_json`, `unavailable`, `internal`.
     pub code: &'static str,
     /// For people; may change between versions.
     pub message: String,
@@ -71,6 +71,14 @@ impl ApiError {
             StatusCode::FORBIDDEN,
             "insufficient_scope",
             format!("this needs a token with the `{}` scope", needed.as_str()),
+        )
+    }
+
+    pub fn not_owner(slug: &qrlink_core::slug::Slug) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_owner",
+            format!("`{slug}` belongs to another user; an admin can grant you all links"),
         )
     }
 

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use qrlink_core::accounts::Scope;
+use qrlink_core::accounts::{Scope, parse_user_name};
 use qrlink_core::link::{
     Change, HistoryEntry, Link, LinkDetails, LinkStatus, MAX_NOTES, MAX_REASON, MAX_TITLE, NewLink,
     RedirectStatus, ScheduledAction, Tag, parse_text,
@@ -90,6 +90,8 @@ pub struct LinkBody {
     pub target: String,
     pub title: String,
     pub notes: String,
+    /// The user who owns the link; `null` for links made without one.
+    pub owner: Option<String>,
     pub tags: Vec<String>,
     pub status: StatusBody,
     /// Printed: re-pointing or retiring needs `confirm: true`, renaming is refused.
@@ -150,6 +152,7 @@ impl LinkBody {
             target: link.target.to_string(),
             title: link.title,
             notes: link.notes,
+            owner: link.owner,
             tags: link
                 .tags
                 .iter()
@@ -207,6 +210,8 @@ pub struct ListParams {
     search: Option<String>,
     tag: Option<String>,
     status: Option<StatusBody>,
+    /// Only links this user owns.
+    owner: Option<String>,
     /// Keyset pagination: links whose slug sorts after this one (pass `next_after`).
     after: Option<String>,
     /// 1 to 500; 50 when left out.
@@ -249,6 +254,12 @@ pub async fn list(
             StatusBody::Retired => LinkStatus::Retired,
         }),
         after: params.after.as_deref().map(slug).transpose()?,
+        owner: params
+            .owner
+            .as_deref()
+            .map(|owner| parse_user_name(owner).map_err(|invalid| invalid.on("owner")))
+            .transpose()
+            .map_err(qrlink_core::Error::from)?,
         limit,
     };
     let page = state.store.list_page(&query).await?;
@@ -303,6 +314,7 @@ pub async fn create(
         new.redirect_status = RedirectStatus::parse(code).map_err(qrlink_core::Error::from)?;
     }
     new.forward_query = body.forward_query;
+    new.owner = caller.user.clone();
     let link = state
         .store
         .create_link(&new, &actor(&caller), state.clock.now())
@@ -360,7 +372,7 @@ pub async fn update(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateLink>,
 ) -> ApiResult<Json<LinkBody>> {
-    let caller = auth.require(Scope::Write)?;
+    let caller = auth.may_change(&state, &slug(&name)?).await?;
     let details = LinkDetails {
         title: body
             .title
@@ -415,7 +427,7 @@ pub async fn set_target(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<SetTarget>,
 ) -> ApiResult<Json<LinkBody>> {
-    let caller = auth.require(Scope::Write)?;
+    let caller = auth.may_change(&state, &slug(&name)?).await?;
     let slug = slug(&name)?;
     let target = TargetUrl::parse(&body.target, &state.settings.instance.policy)
         .map_err(qrlink_core::Error::from)?;
@@ -463,7 +475,7 @@ pub async fn retire(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<Retire>,
 ) -> ApiResult<Json<LinkBody>> {
-    let caller = auth.require(Scope::Write)?;
+    let caller = auth.may_change(&state, &slug(&name)?).await?;
     let link = state
         .store
         .retire(
@@ -489,7 +501,7 @@ pub async fn unretire(
     auth: Authenticated,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<LinkBody>> {
-    let caller = auth.require(Scope::Write)?;
+    let caller = auth.may_change(&state, &slug(&name)?).await?;
     let link = state
         .store
         .unretire(&slug(&name)?, &actor(&caller), state.clock.now())
@@ -516,7 +528,7 @@ pub async fn set_lock(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<SetLock>,
 ) -> ApiResult<Json<LinkBody>> {
-    let caller = auth.require(Scope::Write)?;
+    let caller = auth.may_change(&state, &slug(&name)?).await?;
     let link = state
         .store
         .set_locked(
@@ -550,7 +562,7 @@ pub async fn rename(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<Rename>,
 ) -> ApiResult<Json<LinkBody>> {
-    let caller = auth.require(Scope::Write)?;
+    let caller = auth.may_change(&state, &slug(&name)?).await?;
     let link = state
         .store
         .rename(
@@ -658,7 +670,7 @@ pub async fn restore(
     ApiPath((name, seq)): ApiPath<(String, i64)>,
     ApiJson(body): ApiJson<Restore>,
 ) -> ApiResult<Json<LinkBody>> {
-    let caller = auth.require(Scope::Write)?;
+    let caller = auth.may_change(&state, &slug(&name)?).await?;
     let link = state
         .store
         .restore(
@@ -685,7 +697,7 @@ pub async fn unschedule(
     auth: Authenticated,
     ApiPath((name, id)): ApiPath<(String, i64)>,
 ) -> ApiResult<Json<LinkBody>> {
-    let caller = auth.require(Scope::Write)?;
+    let caller = auth.may_change(&state, &slug(&name)?).await?;
     let link = state
         .store
         .unschedule(&slug(&name)?, id, &actor(&caller), state.clock.now())
@@ -730,60 +742,8 @@ pub async fn counts(
     ))
 }
 
-/// The options of `qrlink qr`, as query parameters.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct QrParams {
-    /// `svg` (default), `png`, `pdf`, `eps` or `txt`.
-    format: Option<String>,
-    /// Error correction: `L`, `M` (default), `Q` or `H`.
-    ecc: Option<String>,
-    /// Quiet zone in modules (default 4).
-    #[param(maximum = 64)]
-    border: Option<usize>,
-    /// Pixels per module (PNG).
-    #[param(minimum = 1, maximum = 100)]
-    scale: Option<u32>,
-    /// Printed width in millimetres (PDF, EPS).
-    #[param(maximum = 2000)]
-    mm: Option<f64>,
-    /// Dark colour, `#rrggbb`.
-    dark: Option<String>,
-    /// Light colour, `#rrggbb` or `transparent`.
-    light: Option<String>,
-    /// `square`, `rounded`, `dot`, `gapped`, `hbars` or `vbars`.
-    shape: Option<String>,
-    /// Finder pattern: `square`, `rounded` or `dot`.
-    finder: Option<String>,
-    /// Keep exactly the requested level instead of raising it for free when there is room.
-    #[serde(default)]
-    no_boost: bool,
-    /// Exactly this version (1-40; 1-4 with `micro`).
-    version: Option<u8>,
-    /// Mask pattern 0-7 (0-3 for Micro QR); the best one when left out.
-    mask: Option<u8>,
-    /// Micro QR, where the payload fits.
-    #[serde(default)]
-    micro: bool,
-    /// Image width in pixels (PNG), instead of `scale`.
-    #[param(minimum = 1, maximum = 10000)]
-    size: Option<u32>,
-    /// Resolution for `mm` (default 300).
-    #[param(minimum = 1, maximum = 2400)]
-    dpi: Option<u32>,
-    /// `linear` or `radial`, from `dark` to `dark2`.
-    gradient: Option<String>,
-    /// The gradient's second colour.
-    dark2: Option<String>,
-    /// A caption under the code.
-    caption: Option<String>,
-    /// Caption the code with its short URL (instead of `caption`).
-    #[serde(default)]
-    url_caption: bool,
-}
-
 /// The link's QR code, encoding its short URL; verified by a decoder before it is sent.
-#[utoipa::path(get, path = "/links/{slug}/qr", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$"), QrParams),
+#[utoipa::path(get, path = "/links/{slug}/qr", tag = "links", params(("slug" = String, Path, description = "The slug or one of its aliases, in any case", pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$"), crate::server::qr::QrParams),
     responses(
     (status = 200, description = "The image, in the requested format", content(
         (String = "image/svg+xml"), (Vec<u8> = "image/png"), (Vec<u8> = "application/pdf"),
@@ -796,99 +756,13 @@ pub async fn qr(
     State(state): State<Arc<AppState>>,
     auth: Authenticated,
     ApiPath(name): ApiPath<String>,
-    ApiQuery(params): ApiQuery<QrParams>,
+    ApiQuery(params): ApiQuery<crate::server::qr::QrParams>,
 ) -> ApiResult<Response> {
     auth.require(Scope::Read)?;
     let link = state.store.link(&slug(&name)?).await?;
-    let format = params.format.unwrap_or_else(|| "svg".to_owned());
-    if format == "terminal" {
-        return Err(ApiError::invalid(
-            "format",
-            "one_of",
-            "format is svg, png, pdf, eps or txt",
-        ));
-    }
-    // Bounds on the image's size, so that no request can ask for gigabytes of pixels. Each
-    // value must lie above 0 (a quiet zone may be 0) and at most the bound.
-    let limits: [(&'static str, Option<f64>, bool, f64); 5] = [
-        ("scale", params.scale.map(f64::from), false, 100.0),
-        ("size", params.size.map(f64::from), false, 10_000.0),
-        ("border", params.border.map(|b| b as f64), true, 64.0),
-        ("mm", params.mm, false, 2_000.0),
-        ("dpi", params.dpi.map(f64::from), false, 2_400.0),
-    ];
-    for (field, value, zero_allowed, max) in limits {
-        let Some(value) = value else { continue };
-        let above_minimum = value > 0.0 || (zero_allowed && value == 0.0);
-        if !(above_minimum && value <= max) {
-            let minimum = if zero_allowed { "0 or more" } else { "above 0" };
-            let message = format!("{field} is {minimum} and at most {max}");
-            return Err(ApiError::invalid(field, "range", message));
-        }
-    }
-    let dpi = params.dpi.unwrap_or(300);
-    if params
-        .mm
-        .is_some_and(|mm| mm / 25.4 * f64::from(dpi) > 10_000.0)
-    {
-        return Err(ApiError::invalid(
-            "mm",
-            "range",
-            "mm at this dpi would be more than 10,000 pixels wide",
-        ));
-    }
-    if params.url_caption && params.caption.is_some() {
-        return Err(ApiError::invalid(
-            "caption",
-            "exclusive",
-            "give `caption` or `url_caption`, not both",
-        ));
-    }
-    let defaults = crate::cli::RenderArgs::default();
-    let args = crate::cli::RenderArgs {
-        format: Some(format),
-        ecc: params.ecc,
-        no_boost: params.no_boost,
-        version: params.version,
-        mask: params.mask,
-        micro: params.micro,
-        border: params.border,
-        scale: params.scale,
-        size: params.size,
-        mm: params.mm,
-        dpi,
-        gradient: params.gradient,
-        dark2: params.dark2,
-        dark: params.dark.unwrap_or(defaults.dark.clone()),
-        light: params.light.unwrap_or(defaults.light.clone()),
-        shape: params.shape.unwrap_or(defaults.shape.clone()),
-        finder: params.finder.unwrap_or(defaults.finder.clone()),
-        caption: match params.url_caption {
-            true => Some(crate::link_cmd::readable_url(
-                &state.settings.base().link_url(&link.slug),
-            )),
-            false => params
-                .caption
-                .as_deref()
-                .map(|caption| text("caption", caption, 100, false))
-                .transpose()?,
-        },
-        ..defaults
-    };
-    let payload = state.settings.instance.link_payload(&link.slug);
-    // Rendering and decoding take milliseconds of CPU: off the async workers.
-    let image = tokio::task::spawn_blocking(move || crate::qr_cmd::image(&payload, &args))
+    let image = crate::server::qr::link_image(&state, &link, params)
         .await
-        .map_err(|_| ApiError::invalid("qr", "render", "rendering failed"))?
-        .map_err(|error| match error.downcast_ref::<qrlink_qr::Error>() {
-            Some(qrlink_qr::Error::InvalidOption {
-                field,
-                rule,
-                message,
-            }) => ApiError::invalid(field, rule, message.clone()),
-            Some(other) => ApiError::invalid("qr", other.code(), other.to_string()),
-            None => ApiError::invalid("qr", "options", format!("{error:#}")),
-        })?;
+        .map_err(|invalid| ApiError::invalid(invalid.field, invalid.rule, invalid.message))?;
     let mut response = image.bytes.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

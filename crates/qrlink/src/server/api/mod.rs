@@ -19,8 +19,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use qrlink_core::accounts::{Caller, Scope, TokenSecret};
+use qrlink_core::accounts::{Caller, LinkRights, Scope, TokenSecret};
 use qrlink_core::link::{Actor, Interface};
+use qrlink_core::slug::Slug;
 
 pub use error::ApiError;
 
@@ -206,6 +207,21 @@ impl Authenticated {
             Ok(self.0)
         } else {
             Err(ApiError::forbidden(needed))
+        }
+    }
+}
+
+impl Authenticated {
+    /// The caller, if it may change the link `slug`: a write scope, and for a token of an
+    /// editor, a link the editor owns unless they were granted all links (R-SEC-1).
+    pub async fn may_change(self, state: &AppState, slug: &Slug) -> Result<Caller, ApiError> {
+        let caller = self.require(Scope::Write)?;
+        if caller.rights == LinkRights::All
+            || caller.rights.may_change(&state.store.link(slug).await?)
+        {
+            Ok(caller)
+        } else {
+            Err(ApiError::not_owner(slug))
         }
     }
 }

@@ -1,0 +1,318 @@
+//! Signing in and out, and the one-time password links (first-run setup, new users, resets).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use qrlink_core::accounts::{
+    Password, PasswordHash, PasswordLinkFor, PasswordLinkSecret, SignIn, parse_user_name,
+    random_token,
+};
+use serde::Deserialize;
+
+use super::{
+    AdminError, Chrome, Post, SESSION_COOKIE, SIGN_IN_COOKIE, cookie, html, read_form, same_secret,
+    see_other, set_cookie,
+};
+use crate::server::AppState;
+use crate::server::pages::render;
+
+#[derive(askama::Template)]
+#[template(path = "admin/sign_in.html")]
+struct SignInPage<'a> {
+    c: &'a Chrome,
+    next: &'a str,
+    name: &'a str,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Where to go after signing in: a path under the admin, never another site.
+fn safe_next(chrome: &Chrome, next: Option<&str>) -> String {
+    match next {
+        Some(next) if next.starts_with(&chrome.admin) && !next.contains("//") => next.to_owned(),
+        _ => format!("{}links", chrome.admin),
+    }
+}
+
+pub async fn sign_in_page(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<NextQuery>,
+) -> Response {
+    let chrome = Chrome::new(&state, None);
+    let next = safe_next(&chrome, query.next.as_deref());
+    sign_in_form(&chrome, &next, "", None, StatusCode::OK)
+}
+
+/// The sign-in form, with a fresh token paired with a short-lived cookie: there is no
+/// session yet to hold one (R-SEC-3 for the sign-in form too).
+fn sign_in_form(
+    chrome: &Chrome,
+    next: &str,
+    name: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let token = random_token();
+    let chrome = Chrome {
+        csrf: token.clone(),
+        ..chrome.clone()
+    };
+    let mut response = html(
+        status,
+        render(&SignInPage {
+            c: &chrome,
+            next,
+            name,
+            error,
+        }),
+    );
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(SIGN_IN_COOKIE, &token, Some(3600)),
+    );
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn sign_in(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let chrome = Chrome::new(&state, None);
+    let (parts, body) = request.into_parts();
+    let form: SignInForm = match read_form(body)
+        .await
+        .and_then(|bytes| serde_urlencoded::from_bytes(&bytes).map_err(|_| AdminError::Csrf))
+    {
+        Ok(form) => form,
+        Err(error) => return axum::response::IntoResponse::into_response(error),
+    };
+    let paired = cookie(&parts.headers, SIGN_IN_COOKIE).unwrap_or_default();
+    if !same_secret(&form.csrf, paired) {
+        return axum::response::IntoResponse::into_response(AdminError::Csrf);
+    }
+    let next = safe_next(&chrome, form.next.as_deref());
+    let name = parse_user_name(&form.name).unwrap_or_default();
+    let now = state.clock.now();
+    let refused =
+        |message: String, status| sign_in_form(&chrome, &next, &name, Some(message), status);
+    let user = match state.store.sign_in(&name, &form.password, now).await {
+        Ok(SignIn::Accepted(user)) => user,
+        Ok(SignIn::Refused) => {
+            return refused(
+                "Wrong name or password.".into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+        Ok(SignIn::Blocked { until }) => {
+            let seconds = (until - now).as_secs().max(1);
+            return refused(
+                format!("Too many failed attempts for this account; try again in {seconds} s."),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Err(error) => return axum::response::IntoResponse::into_response(AdminError::from(error)),
+    };
+    start_session(&state, &user, &next).await
+}
+
+/// A new session for `user` (a new id at every sign-in, R-SEC-2), then on to `next`.
+async fn start_session(
+    state: &AppState,
+    user: &qrlink_core::accounts::User,
+    next: &str,
+) -> Response {
+    let now = state.clock.now();
+    match state
+        .store
+        .create_session(user, state.settings.sessions, now)
+        .await
+    {
+        Ok((secret, _)) => {
+            let mut response = see_other(next);
+            let headers = response.headers_mut();
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, secret.expose(), None),
+            );
+            headers.append(header::SET_COOKIE, set_cookie(SIGN_IN_COOKIE, "", Some(0)));
+            response
+        }
+        Err(error) => axum::response::IntoResponse::into_response(AdminError::from(error)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Empty {}
+
+/// Deletes the session on the server (every replica refuses it at once) and the cookie.
+pub async fn sign_out(State(state): State<Arc<AppState>>, post: Post<Empty>) -> Response {
+    let Post { signed, .. } = post;
+    if let Err(error) = state.store.delete_session(&signed.secret).await {
+        return axum::response::IntoResponse::into_response(AdminError::from(error));
+    }
+    let mut response = see_other(&format!("{}sign-in", signed.chrome.admin));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0)));
+    response
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin/password.html")]
+struct PasswordPage<'a> {
+    c: &'a Chrome,
+    /// `None` for the setup link, where the person also chooses their name.
+    user: Option<&'a str>,
+    name: &'a str,
+    error: Option<String>,
+}
+
+fn link_secret(secret: &str) -> Result<PasswordLinkSecret, AdminError> {
+    PasswordLinkSecret::parse(secret).ok_or_else(unusable)
+}
+
+fn unusable() -> AdminError {
+    AdminError::Forbidden(
+        "This link is unknown, used already, or expired. Ask an admin for a new one (`qrlink user reset-password NAME`).".into(),
+    )
+}
+
+/// The page of a one-time link: shows a form, changes nothing.
+pub async fn password_page(
+    State(state): State<Arc<AppState>>,
+    Path(secret): Path<String>,
+) -> Result<Response, AdminError> {
+    let secret = link_secret(&secret)?;
+    let purpose = state
+        .store
+        .password_link(&secret, state.clock.now())
+        .await?
+        .ok_or_else(unusable)?;
+    Ok(password_form(
+        &state,
+        &secret,
+        &purpose,
+        "",
+        None,
+        StatusCode::OK,
+    ))
+}
+
+fn password_form(
+    state: &AppState,
+    secret: &PasswordLinkSecret,
+    purpose: &PasswordLinkFor,
+    name: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    // The link's own secret stands in for a session's token: only its holder has it.
+    let chrome = Chrome {
+        csrf: secret.expose().to_owned(),
+        ..Chrome::new(state, None)
+    };
+    let user = match purpose {
+        PasswordLinkFor::FirstAdmin => None,
+        PasswordLinkFor::User(user) => Some(user.name.as_str()),
+    };
+    let mut response = html(
+        status,
+        render(&PasswordPage {
+            c: &chrome,
+            user,
+            name,
+            error,
+        }),
+    );
+    // The secret is in this page's address: no other site may learn it.
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        axum::http::HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    repeat: String,
+}
+
+/// Uses the link: sets the password (creating the first admin for the setup link) and signs
+/// the person in.
+pub async fn set_password(
+    State(state): State<Arc<AppState>>,
+    Path(secret): Path<String>,
+    request: Request,
+) -> Result<Response, AdminError> {
+    let secret = link_secret(&secret)?;
+    let form: PasswordForm = serde_urlencoded::from_bytes(&read_form(request.into_body()).await?)
+        .map_err(|_| AdminError::Csrf)?;
+    if !same_secret(&form.csrf, secret.expose()) {
+        return Err(AdminError::Csrf);
+    }
+    let now = state.clock.now();
+    let purpose = state
+        .store
+        .password_link(&secret, now)
+        .await?
+        .ok_or_else(unusable)?;
+    let checked = (|| {
+        let name = match purpose {
+            PasswordLinkFor::FirstAdmin => Some(parse_user_name(&form.name)?),
+            PasswordLinkFor::User(_) => None,
+        };
+        let password = Password::parse(&form.password)?;
+        if form.password != form.repeat {
+            return Err(qrlink_core::error::Invalid::new(
+                "repeat",
+                "same",
+                "the two passwords differ",
+            ));
+        }
+        Ok((name, password))
+    })();
+    let (name, password) = match checked {
+        Ok(checked) => checked,
+        Err(invalid) => {
+            return Ok(password_form(
+                &state,
+                &secret,
+                &purpose,
+                &form.name,
+                Some(invalid.to_string()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
+        }
+    };
+    // Argon2 takes tens of milliseconds: off the async workers.
+    let hash = tokio::task::spawn_blocking(move || PasswordHash::create(&password))
+        .await
+        .map_err(|_| AdminError::Forbidden("hashing failed".into()))?;
+    let user = state
+        .store
+        .use_password_link(&secret, name.as_deref(), &hash, now)
+        .await?;
+    let chrome = Chrome::new(&state, None);
+    Ok(start_session(&state, &user, &format!("{}links", chrome.admin)).await)
+}

@@ -1,0 +1,792 @@
+//! The link pages: list, new link, and a link's own page with its QR code, history, schedule
+//! and counts. Every change goes through the same store operations as the CLI and the API,
+//! recorded in history as made by the signed-in user through the web.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use qrlink_core::accounts::LinkRights;
+use qrlink_core::link::{
+    Link, LinkDetails, LinkStatus, MAX_NOTES, MAX_REASON, MAX_TITLE, NewLink, ScheduledAction, Tag,
+    parse_text,
+};
+use qrlink_core::schedule::parse_instant;
+use qrlink_core::slug::Slug;
+use qrlink_core::store::{LinkQuery, TargetChange};
+use qrlink_core::target::TargetUrl;
+use serde::Deserialize;
+
+use super::chart::{self, BarChart};
+use super::{AdminError, Chrome, Post, Signed, html, page, see_other, wants_part};
+use crate::link_cmd::{describe_change, display_time};
+use crate::server::AppState;
+use crate::server::pages::render;
+use crate::server::qr::{QrParams, link_image};
+
+const PAGE_SIZE: u32 = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    status: String,
+    /// `mine`: only the signed-in user's links.
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    after: String,
+}
+
+/// A link as a row of the list.
+struct Row {
+    link: Link,
+    target: String,
+    spark: String,
+    hits_30: i64,
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin/links.html")]
+struct ListPage<'a> {
+    c: &'a Chrome,
+    query: &'a ListQuery,
+    rows: Vec<Row>,
+    next: Option<String>,
+    may_create: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin/link_rows.html")]
+struct ListRows<'a> {
+    c: &'a Chrome,
+    rows: Vec<Row>,
+    next: Option<String>,
+}
+
+fn optional(text: &str) -> Option<&str> {
+    Some(text.trim()).filter(|text| !text.is_empty())
+}
+
+/// The link list (R-LNK-7): search, filters and keyset pages, each with a 30-day sparkline.
+/// htmx's active search asks for the rows only.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    let link_query = LinkQuery {
+        search: optional(&query.q).map(str::to_owned),
+        tag: optional(&query.tag).map(Tag::parse).transpose()?,
+        status: match optional(&query.status) {
+            None => None,
+            Some("active") => Some(LinkStatus::Active),
+            Some("retired") => Some(LinkStatus::Retired),
+            Some(_) => {
+                return Err(qrlink_core::error::Invalid::new(
+                    "status",
+                    "one_of",
+                    "status is active or retired",
+                )
+                .into());
+            }
+        },
+        owner: (query.owner == "mine").then(|| signed.user().name.clone()),
+        after: optional(&query.after).map(Slug::parse).transpose()?,
+        limit: PAGE_SIZE,
+    };
+    let found = state.store.list_page(&link_query).await?;
+    let today = qrlink_core::counts::utc_day(state.clock.now());
+    let mut rows = Vec::with_capacity(found.links.len());
+    for link in found.links {
+        let counts = state.store.daily_counts(&link.slug).await?;
+        let series = chart::daily_hits(&counts, today, 30);
+        rows.push(Row {
+            target: link.target.to_unicode_display(),
+            spark: chart::sparkline(&series),
+            hits_30: series.iter().map(|(_, hits)| hits).sum(),
+            link,
+        });
+    }
+    let next = found.next_after.map(|after| {
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("q", &query.q),
+            ("tag", &query.tag),
+            ("status", &query.status),
+            ("owner", &query.owner),
+        ] {
+            if !value.is_empty() {
+                pairs.append_pair(key, value);
+            }
+        }
+        pairs.append_pair("after", after.as_str());
+        format!("{}links?{}", signed.chrome.admin, pairs.finish())
+    });
+    if wants_part(&headers, "link-rows") {
+        return Ok(page(&ListRows {
+            c: &signed.chrome,
+            rows,
+            next,
+        }));
+    }
+    Ok(page(&ListPage {
+        c: &signed.chrome,
+        query: &query,
+        rows,
+        next,
+        may_create: signed.user().rights().may_create(),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewForm {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    tags: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin/new_link.html")]
+struct NewPage<'a> {
+    c: &'a Chrome,
+    form: &'a NewForm,
+    error: Option<String>,
+}
+
+fn require_create(signed: &Signed) -> Result<(), AdminError> {
+    if signed.user().rights().may_create() {
+        Ok(())
+    } else {
+        Err(AdminError::Forbidden("viewers cannot create links".into()))
+    }
+}
+
+pub async fn new_page(signed: Signed) -> Result<Response, AdminError> {
+    require_create(&signed)?;
+    Ok(page(&NewPage {
+        c: &signed.chrome,
+        form: &NewForm::default(),
+        error: None,
+    }))
+}
+
+fn tags(text: &str) -> Result<Vec<Tag>, qrlink_core::error::Invalid> {
+    Tag::parse_all(text.split(',').map(str::trim).filter(|tag| !tag.is_empty()))
+}
+
+/// Creates a link owned by the signed-in user, with a chosen slug or a generated one.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    post: Post<NewForm>,
+) -> Result<Response, AdminError> {
+    let Post { signed, form } = post;
+    require_create(&signed)?;
+    let checked = (|| {
+        let mut new = NewLink::new(
+            optional(&form.slug).map(Slug::parse).transpose()?,
+            TargetUrl::parse(form.target.trim(), &state.settings.instance.policy)?,
+        );
+        new.title = parse_text("title", &form.title, MAX_TITLE, false)?;
+        new.notes = parse_text("notes", &form.notes, MAX_NOTES, true)?;
+        new.tags = tags(&form.tags)?;
+        new.owner = Some(signed.user().name.clone());
+        Ok::<_, qrlink_core::error::Invalid>(new)
+    })();
+    let created = match checked {
+        Ok(new) => {
+            state
+                .store
+                .create_link(&new, &signed.actor(), state.clock.now())
+                .await
+        }
+        Err(invalid) => Err(invalid.into()),
+    };
+    match created {
+        Ok(link) => Ok(see_other(&format!(
+            "{}links/{}",
+            signed.chrome.admin, link.slug
+        ))),
+        Err(error @ (qrlink_core::Error::Invalid(_) | qrlink_core::Error::SlugTaken(_))) => {
+            Ok(html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&NewPage {
+                    c: &signed.chrome,
+                    form: &form,
+                    error: Some(error.to_string()),
+                }),
+            ))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DaysQuery {
+    days: Option<u32>,
+}
+
+struct HistoryRow {
+    seq: i64,
+    at: String,
+    actor: String,
+    interface: &'static str,
+    what: String,
+    reason: String,
+    /// The target this entry set, if it differs from the current one: what restore brings back.
+    restorable: Option<String>,
+}
+
+struct ScheduleRow {
+    id: i64,
+    at: String,
+    what: String,
+    actor: String,
+}
+
+/// The QR preview: the image as a data URI (nothing else to fetch), or why it cannot be made.
+struct Preview {
+    data_uri: Option<String>,
+    problem: Option<String>,
+    facts: Vec<String>,
+    warnings: Vec<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin/link.html")]
+struct LinkPage<'a> {
+    c: &'a Chrome,
+    link: &'a Link,
+    short_url: String,
+    target: String,
+    may_change: bool,
+    history: Vec<HistoryRow>,
+    schedule: Vec<ScheduleRow>,
+    chart: BarChart,
+    days: u32,
+    style: QrParams,
+    preview: Preview,
+    downloads: Vec<(&'static str, String)>,
+    time_zone: String,
+    error: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin/qr_preview.html")]
+struct PreviewPart<'a> {
+    link: &'a Link,
+    preview: Preview,
+    downloads: Vec<(&'static str, String)>,
+}
+
+fn parse_slug(raw: &str) -> Result<Slug, AdminError> {
+    Slug::parse(raw).map_err(|_| AdminError::NotFound)
+}
+
+/// The QR options of a form, with its empty fields left out (a select's "automatic").
+fn tidy(mut style: QrParams) -> QrParams {
+    for field in [
+        &mut style.format,
+        &mut style.ecc,
+        &mut style.dark,
+        &mut style.light,
+        &mut style.shape,
+        &mut style.finder,
+        &mut style.gradient,
+        &mut style.dark2,
+        &mut style.caption,
+    ] {
+        if field
+            .as_deref()
+            .is_some_and(|value| value.trim().is_empty())
+        {
+            *field = None;
+        }
+    }
+    if style.gradient.is_none() {
+        style.dark2 = None;
+    }
+    style.format = None;
+    style
+}
+
+fn downloads(c: &Chrome, link: &Link, style: &QrParams) -> Vec<(&'static str, String)> {
+    ["svg", "png", "pdf", "eps", "txt"]
+        .into_iter()
+        .map(|format| {
+            let query = serde_urlencoded::to_string(QrParams {
+                format: Some(format.to_owned()),
+                ..style.clone()
+            })
+            .unwrap_or_default();
+            (format, format!("{}links/{}/qr?{query}", c.admin, link.slug))
+        })
+        .collect()
+}
+
+async fn preview(state: &AppState, link: &Link, style: &QrParams) -> Preview {
+    let params = QrParams {
+        format: Some("svg".into()),
+        ..style.clone()
+    };
+    match link_image(state, link, params).await {
+        Ok(image) => {
+            let check = image.print_check();
+            let mut facts = vec![
+                format!("contrast {:.1}:1", check.contrast),
+                format!(
+                    "{} modules a side, quiet zone {} (standard {})",
+                    check.modules, check.quiet_zone, check.standard_quiet_zone
+                ),
+            ];
+            if let Some((hidden, repairable)) = check.logo_modules {
+                facts.push(format!(
+                    "the logo hides {hidden} modules; about {repairable} can be repaired"
+                ));
+            }
+            facts.push("decoded by an independent decoder: it gives back the short URL".into());
+            Preview {
+                data_uri: Some(format!(
+                    "data:image/svg+xml;base64,{}",
+                    base64::engine::general_purpose::STANDARD.encode(&image.bytes)
+                )),
+                problem: None,
+                facts,
+                warnings: check.warnings,
+            }
+        }
+        Err(invalid) => Preview {
+            data_uri: None,
+            problem: Some(invalid.to_string()),
+            facts: Vec::new(),
+            warnings: Vec::new(),
+        },
+    }
+}
+
+/// A link's page. With `HX-Target: qr-preview` (the style form, as it changes), the preview
+/// alone.
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Path(raw): Path<String>,
+    Query(days): Query<DaysQuery>,
+    Query(style): Query<QrParams>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    let link = state.store.link(&parse_slug(&raw)?).await?;
+    let style = tidy(style);
+    if wants_part(&headers, "qr-preview") {
+        let preview = preview(&state, &link, &style).await;
+        return Ok(page(&PreviewPart {
+            downloads: downloads(&signed.chrome, &link, &style),
+            link: &link,
+            preview,
+        }));
+    }
+    link_page(
+        &state,
+        &signed,
+        link,
+        days.days,
+        style,
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn link_page(
+    state: &AppState,
+    signed: &Signed,
+    link: Link,
+    days: Option<u32>,
+    style: QrParams,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AdminError> {
+    let instance = &state.settings.instance;
+    let days = days.filter(|d| [30, 90, 365].contains(d)).unwrap_or(30);
+    let now = state.clock.now();
+    let history = state
+        .store
+        .history(&link.slug)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|entry| HistoryRow {
+            seq: entry.seq,
+            at: display_time(entry.at, instance),
+            actor: entry.actor.clone(),
+            interface: entry.interface.as_str(),
+            what: describe_change(&entry.change, instance),
+            reason: entry.reason.clone().unwrap_or_default(),
+            restorable: entry
+                .change
+                .target_set()
+                .filter(|target| *target != link.target.as_str())
+                .map(str::to_owned),
+        })
+        .collect();
+    let schedule = link
+        .schedule
+        .iter()
+        .map(|entry| ScheduleRow {
+            id: entry.id,
+            at: display_time(entry.at, instance),
+            what: match &entry.action {
+                ScheduledAction::Target { target } => {
+                    format!("go to {}", target.to_unicode_display())
+                }
+                ScheduledAction::Retire => "retire".into(),
+            },
+            actor: entry.actor.clone(),
+        })
+        .collect();
+    let counts = state.store.daily_counts(&link.slug).await?;
+    let chart = chart::bars(&chart::daily_hits(
+        &counts,
+        qrlink_core::counts::utc_day(now),
+        days,
+    ));
+    let preview = preview(state, &link, &style).await;
+    let page_body = LinkPage {
+        c: &signed.chrome,
+        short_url: instance.base().link_url(&link.slug),
+        target: link.state_at(now).target.to_unicode_display(),
+        may_change: signed.user().rights().may_change(&link),
+        history,
+        schedule,
+        chart,
+        days,
+        downloads: downloads(&signed.chrome, &link, &style),
+        style,
+        preview,
+        time_zone: instance.time_zone.iana_name().unwrap_or("UTC").to_owned(),
+        error,
+        link: &link,
+    };
+    Ok(html(status, render(&page_body)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImageQuery {
+    format: Option<String>,
+}
+
+/// A download of the link's code in any format, verified before it is sent.
+pub async fn qr(
+    State(state): State<Arc<AppState>>,
+    _signed: Signed,
+    Path(raw): Path<String>,
+    Query(format): Query<ImageQuery>,
+    Query(style): Query<QrParams>,
+) -> Result<Response, AdminError> {
+    let link = state.store.link(&parse_slug(&raw)?).await?;
+    let format = format.format.unwrap_or_else(|| "svg".into());
+    let params = QrParams {
+        format: Some(format.clone()),
+        ..tidy(style)
+    };
+    let image = link_image(&state, &link, params).await?;
+    let mut response = image.bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(image.content_type),
+    );
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{}.{format}\"", link.slug))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// The link `raw`, if the signed-in user may change it.
+async fn changeable(state: &AppState, signed: &Signed, raw: &str) -> Result<Link, AdminError> {
+    let link = state.store.link(&parse_slug(raw)?).await?;
+    match signed.user().rights() {
+        rights if rights.may_change(&link) => Ok(link),
+        LinkRights::None => Err(AdminError::Forbidden("viewers cannot change links".into())),
+        _ => Err(AdminError::Forbidden(format!(
+            "`{}` belongs to another user; an admin can grant you all links",
+            link.slug
+        ))),
+    }
+}
+
+/// Runs a change of a link and shows its page again: on success by a redirect, on a refusal
+/// with the reason next to the forms (422 or 409), nothing changed.
+async fn after_change(
+    state: &AppState,
+    signed: &Signed,
+    link: Link,
+    outcome: Result<Link, qrlink_core::Error>,
+) -> Result<Response, AdminError> {
+    match outcome {
+        Ok(changed) => Ok(see_other(&format!(
+            "{}links/{}",
+            signed.chrome.admin, changed.slug
+        ))),
+        Err(error @ qrlink_core::Error::Invalid(_)) => {
+            let message = error.to_string();
+            link_page(
+                state,
+                signed,
+                link,
+                None,
+                QrParams::default(),
+                Some(message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(
+            error @ (qrlink_core::Error::ConfirmationRequired(_)
+            | qrlink_core::Error::LockedRename(_)
+            | qrlink_core::Error::SlugTaken(_)),
+        ) => {
+            let message = error.to_string();
+            link_page(
+                state,
+                signed,
+                link,
+                None,
+                QrParams::default(),
+                Some(message),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A printed link's change is confirmed by typing its slug again (R-LNK-5).
+fn confirmed(link: &Link, typed: &str) -> bool {
+    Slug::parse(typed.trim()).is_ok_and(|typed| typed == link.slug)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TargetForm {
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn set_target(
+    State(state): State<Arc<AppState>>,
+    Path(raw): Path<String>,
+    post: Post<TargetForm>,
+) -> Result<Response, AdminError> {
+    let Post { signed, form } = post;
+    let link = changeable(&state, &signed, &raw).await?;
+    let instance = &state.settings.instance;
+    let checked = (|| {
+        let target = TargetUrl::parse(form.target.trim(), &instance.policy)?;
+        let at = optional(&form.at)
+            .map(|at| parse_instant(at, &instance.time_zone))
+            .transpose()?;
+        let reason = parse_text("reason", &form.reason, MAX_REASON, false)?;
+        Ok::<_, qrlink_core::error::Invalid>((target, at, reason))
+    })();
+    let outcome = match checked {
+        Ok((target, at, reason)) => {
+            let change = TargetChange {
+                slug: &link.slug,
+                target: &target,
+                at,
+                reason: optional(&reason),
+                confirm: confirmed(&link, &form.confirm),
+            };
+            state
+                .store
+                .set_target(change, &signed.actor(), state.clock.now())
+                .await
+        }
+        Err(invalid) => Err(invalid.into()),
+    };
+    after_change(&state, &signed, link, outcome).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DetailsForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    tags: String,
+}
+
+pub async fn details(
+    State(state): State<Arc<AppState>>,
+    Path(raw): Path<String>,
+    post: Post<DetailsForm>,
+) -> Result<Response, AdminError> {
+    let Post { signed, form } = post;
+    let link = changeable(&state, &signed, &raw).await?;
+    let checked = (|| {
+        Ok::<_, qrlink_core::error::Invalid>(LinkDetails {
+            title: Some(parse_text("title", &form.title, MAX_TITLE, false)?),
+            notes: Some(parse_text("notes", &form.notes, MAX_NOTES, true)?),
+            tags: Some(tags(&form.tags)?),
+            ..LinkDetails::default()
+        })
+    })();
+    let outcome = match checked {
+        Ok(details) => {
+            state
+                .store
+                .update_details(&link.slug, &details, &signed.actor(), state.clock.now())
+                .await
+        }
+        Err(invalid) => Err(invalid.into()),
+    };
+    after_change(&state, &signed, link, outcome).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LockForm {
+    locked: bool,
+}
+
+pub async fn lock(
+    State(state): State<Arc<AppState>>,
+    Path(raw): Path<String>,
+    post: Post<LockForm>,
+) -> Result<Response, AdminError> {
+    let Post { signed, form } = post;
+    let link = changeable(&state, &signed, &raw).await?;
+    let outcome = state
+        .store
+        .set_locked(&link.slug, form.locked, &signed.actor(), state.clock.now())
+        .await;
+    after_change(&state, &signed, link, outcome).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    retired: bool,
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    Path(raw): Path<String>,
+    post: Post<StatusForm>,
+) -> Result<Response, AdminError> {
+    let Post { signed, form } = post;
+    let link = changeable(&state, &signed, &raw).await?;
+    let now = state.clock.now();
+    let outcome = if form.retired {
+        match optional(&form.at)
+            .map(|at| parse_instant(at, &state.settings.instance.time_zone))
+            .transpose()
+        {
+            Ok(at) => {
+                let confirm = confirmed(&link, &form.confirm);
+                state
+                    .store
+                    .retire(&link.slug, at, confirm, &signed.actor(), now)
+                    .await
+            }
+            Err(invalid) => Err(invalid.into()),
+        }
+    } else {
+        state.store.unretire(&link.slug, &signed.actor(), now).await
+    };
+    after_change(&state, &signed, link, outcome).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RenameForm {
+    #[serde(default)]
+    slug: String,
+}
+
+pub async fn rename(
+    State(state): State<Arc<AppState>>,
+    Path(raw): Path<String>,
+    post: Post<RenameForm>,
+) -> Result<Response, AdminError> {
+    let Post { signed, form } = post;
+    let link = changeable(&state, &signed, &raw).await?;
+    let outcome = match Slug::parse(form.slug.trim()) {
+        Ok(new) => {
+            state
+                .store
+                .rename(&link.slug, &new, &signed.actor(), state.clock.now())
+                .await
+        }
+        Err(invalid) => Err(invalid.into()),
+    };
+    after_change(&state, &signed, link, outcome).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Brings back the target a history entry set (a new entry; history is never edited).
+pub async fn restore(
+    State(state): State<Arc<AppState>>,
+    Path((raw, seq)): Path<(String, i64)>,
+    post: Post<ConfirmForm>,
+) -> Result<Response, AdminError> {
+    let Post { signed, form } = post;
+    let link = changeable(&state, &signed, &raw).await?;
+    let outcome = state
+        .store
+        .restore(
+            &link.slug,
+            seq,
+            &state.settings.instance.policy,
+            confirmed(&link, &form.confirm),
+            &signed.actor(),
+            state.clock.now(),
+        )
+        .await;
+    after_change(&state, &signed, link, outcome).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+pub async fn unschedule(
+    State(state): State<Arc<AppState>>,
+    Path((raw, id)): Path<(String, i64)>,
+    post: Post<NoFields>,
+) -> Result<Response, AdminError> {
+    let Post { signed, .. } = post;
+    let link = changeable(&state, &signed, &raw).await?;
+    let outcome = state
+        .store
+        .unschedule(&link.slug, id, &signed.actor(), state.clock.now())
+        .await;
+    after_change(&state, &signed, link, outcome).await
+}
