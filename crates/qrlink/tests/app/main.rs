@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod browser;
 mod cli;
 mod crash;
 mod fallback;
