@@ -14,7 +14,7 @@ use qrlink_core::link::{
 };
 use qrlink_core::links_file::{self, ChangeKind, FileContext, LinksFile};
 use qrlink_core::slug::Slug;
-use qrlink_core::store::{LinkQuery, Store, StoreLocation, TargetChange};
+use qrlink_core::store::{LinkQuery, SavedStyle, Store, StoreLocation, TargetChange};
 use qrlink_core::table::{RedirectTable, Resolution};
 use qrlink_core::target::{TargetPolicy, TargetUrl};
 use qrlink_core::testing::TestDatabase;
@@ -79,6 +79,7 @@ conformance!(
     a_role_change_ends_sessions_and_the_last_admin_stays,
     editors_change_their_own_links_unless_granted_all,
     expired_sessions_and_links_are_pruned,
+    a_saved_style_is_kept_replaced_and_forgotten,
 );
 
 fn t0() -> Timestamp {
@@ -2142,4 +2143,46 @@ async fn expired_sessions_and_links_are_pruned(db: &TestDatabase) {
             .is_none(),
         "gone, not only expired"
     );
+}
+
+async fn a_saved_style_is_kept_replaced_and_forgotten(db: &TestDatabase) {
+    let store = &db.store;
+    create(store, "talk", "https://example.org/talk").await;
+    assert_eq!(store.link_style(&slug("talk")).await.unwrap(), None);
+    let style = SavedStyle {
+        options: r#"{"shape":"dot"}"#.into(),
+        logo_png: Some(vec![0x89, b'P', b'N', b'G', 0, 255]),
+    };
+    store
+        .set_link_style(&slug("talk"), Some(&style), t0())
+        .await
+        .unwrap();
+    store
+        .rename(&slug("talk"), &slug("keynote"), &alice(), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.link_style(&slug("talk")).await.unwrap(),
+        Some(style),
+        "found by any slug of the link, bytes intact"
+    );
+    let plain = SavedStyle {
+        options: "{}".into(),
+        logo_png: None,
+    };
+    store
+        .set_link_style(&slug("keynote"), Some(&plain), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.link_style(&slug("keynote")).await.unwrap(),
+        Some(plain)
+    );
+    store
+        .set_link_style(&slug("keynote"), None, t0())
+        .await
+        .unwrap();
+    assert_eq!(store.link_style(&slug("keynote")).await.unwrap(), None);
+    let missing = store.set_link_style(&slug("nope"), None, t0()).await;
+    assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
 }

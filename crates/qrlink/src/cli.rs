@@ -310,6 +310,9 @@ pub struct RenderArgs {
     /// The logo's width as a percentage of the symbol's width.
     #[arg(long, global = true, value_name = "PERCENT", default_value_t = 20)]
     pub logo_size: u8,
+    /// A logo's bytes, from a server's store rather than a file (never a flag).
+    #[arg(skip)]
+    pub logo_bytes: Option<Vec<u8>>,
     /// Text under the code, such as the short URL, for people whose camera fails (SVG and PNG).
     #[arg(long, global = true, value_name = "TEXT")]
     pub caption: Option<String>,

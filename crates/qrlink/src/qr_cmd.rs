@@ -96,13 +96,14 @@ pub fn image(text: &str, args: &RenderArgs) -> anyhow::Result<Image> {
     {
         bail!("invalid scan_distance: give a positive distance in metres (rule: positive)");
     }
-    let logo = match &args.logo {
-        Some(path) => {
+    let logo = match (&args.logo_bytes, &args.logo) {
+        (Some(bytes), _) => Some(std::sync::Arc::new(Logo::decode(bytes, args.logo_size)?)),
+        (None, Some(path)) => {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("cannot read the logo {}", path.display()))?;
             Some(std::sync::Arc::new(Logo::decode(&bytes, args.logo_size)?))
         }
-        None => None,
+        (None, None) => None,
     };
     let ecc = match (&args.ecc, &logo) {
         (Some(level), _) => EcLevel::parse(level)?,

@@ -17,7 +17,7 @@ use crate::link::{
     ScheduleEntry, ScheduledAction, Tag,
 };
 use crate::slug::Slug;
-use crate::store::{Edit, LinkQuery, SCHEMA_VERSION, routes, scheduled_action, timestamp};
+use crate::store::{Edit, LinkQuery, SCHEMA_VERSION, SavedStyle, routes, scheduled_action, timestamp};
 use crate::table::RoutedLink;
 use crate::target::TargetUrl;
 use crate::transfer::{ImportRow, LinkRecord};
@@ -645,6 +645,45 @@ impl Backend {
         if DIALECT == Dialect::Postgres && rows.len() > TRANSFER_CHUNK {
             sqlx::raw_sql("ANALYZE links, slugs, link_tags, history, schedule, changes").execute(&self.pool).await?;
         }
+        Ok(())
+    }
+
+    pub(super) async fn link_style(&self, slug: &Slug) -> Result<Option<SavedStyle>> {
+        let row: Option<(String, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT st.options, st.logo FROM link_styles st JOIN slugs s ON s.link_id = st.link_id WHERE s.slug = $1",
+        )
+        .bind(slug.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(options, logo_png)| SavedStyle { options, logo_png }))
+    }
+
+    pub(super) async fn set_link_style(&self, slug: &Slug, style: Option<&SavedStyle>, now: Timestamp) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar("SELECT link_id FROM slugs WHERE slug = $1")
+            .bind(slug.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::NotFound(slug.clone()))?;
+        match style {
+            Some(style) => {
+                sqlx::query(
+                    "INSERT INTO link_styles (link_id, options, logo, updated_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (link_id) DO UPDATE SET options = excluded.options, logo = excluded.logo,
+                     updated_at = excluded.updated_at",
+                )
+                .bind(id)
+                .bind(&style.options)
+                .bind(style.logo_png.as_deref())
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM link_styles WHERE link_id = $1").bind(id).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -77,6 +77,11 @@ mod sqlite {
             "setup_and_owners",
             include_str!("../../migrations/sqlite/0009_setup_and_owners.sql"),
         ),
+        (
+            10,
+            "link_styles",
+            include_str!("../../migrations/sqlite/0010_link_styles.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -126,6 +131,11 @@ mod postgres {
             "setup_and_owners",
             include_str!("../../migrations/postgres/0009_setup_and_owners.sql"),
         ),
+        (
+            10,
+            "link_styles",
+            include_str!("../../migrations/postgres/0010_link_styles.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -133,7 +143,7 @@ mod postgres {
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2; PostgreSQL has no rowid tables, so it skips 6).
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
@@ -183,6 +193,15 @@ pub struct LinkQuery {
     /// Only links this user owns.
     pub owner: Option<String>,
     pub limit: u32,
+}
+
+/// A link's saved QR style: the front end's options, opaque to the store, and a logo that
+/// the front end has already decoded and re-encoded (never an upload as sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedStyle {
+    /// JSON, as the front end wrote it.
+    pub options: String,
+    pub logo_png: Option<Vec<u8>>,
 }
 
 /// One page of links, in slug order.
@@ -825,6 +844,22 @@ impl Store {
     /// Readers see the same totals before and after. Safe to run from several replicas.
     pub async fn fold_counts(&self) -> Result<u64> {
         dispatch!(self.fold_counts())
+    }
+
+    /// The link's saved QR style, if it has one.
+    pub async fn link_style(&self, slug: &Slug) -> Result<Option<SavedStyle>> {
+        dispatch!(self.link_style(slug))
+    }
+
+    /// Saves (or with `None`, forgets) the link's QR style. Styles are not history: they
+    /// change how a code looks, never where it goes.
+    pub async fn set_link_style(
+        &self,
+        slug: &Slug,
+        style: Option<&SavedStyle>,
+        now: Timestamp,
+    ) -> Result<()> {
+        dispatch!(self.set_link_style(slug, style, now))
     }
 
     pub async fn daily_counts(&self, slug: &Slug) -> Result<Vec<DailyCount>> {

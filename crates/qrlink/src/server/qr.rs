@@ -78,8 +78,20 @@ pub struct QrParams {
     pub url_caption: bool,
 }
 
+/// A logo for the centre of a link's code: a re-encoded PNG and its width in percent.
+#[derive(Debug, Clone)]
+pub struct LinkLogo {
+    pub png: Vec<u8>,
+    pub size_percent: u8,
+}
+
 /// Renders `link`'s code as `params` ask, verified; an invalid option names its field and rule.
-pub async fn link_image(state: &AppState, link: &Link, params: QrParams) -> Result<Image, Invalid> {
+pub async fn link_image(
+    state: &AppState,
+    link: &Link,
+    params: QrParams,
+    logo: Option<LinkLogo>,
+) -> Result<Image, Invalid> {
     let format = params.format.unwrap_or_else(|| "svg".to_owned());
     if format == "terminal" {
         return Err(Invalid::new(
@@ -153,6 +165,10 @@ pub async fn link_image(state: &AppState, link: &Link, params: QrParams) -> Resu
                 .map(|caption| parse_text("caption", caption, 100, false))
                 .transpose()?,
         },
+        logo_size: logo
+            .as_ref()
+            .map_or(defaults.logo_size, |logo| logo.size_percent),
+        logo_bytes: logo.map(|logo| logo.png),
         ..defaults
     };
     let payload = state.settings.instance.link_payload(&link.slug);

@@ -149,6 +149,36 @@ impl<'a> Browser<'a> {
         self.post(action, &token, fields).await
     }
 
+    /// Posts a `multipart/form-data` form, as the style editor does, optionally with a logo
+    /// and as htmx asking for one element.
+    async fn post_multipart(
+        &self,
+        action: &str,
+        token: &str,
+        fields: &[(&str, &str)],
+        logo: Option<Vec<u8>>,
+        hx_target: Option<&str>,
+    ) -> Page {
+        let mut form = reqwest::multipart::Form::new().text("csrf", token.to_owned());
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        if let Some(bytes) = logo {
+            form = form.part(
+                "logo",
+                reqwest::multipart::Part::bytes(bytes).file_name("logo.png"),
+            );
+        }
+        let url = format!("{}{ADMIN}{action}", self.app.base);
+        let mut request = self.app.client.post(url).multipart(form);
+        if let Some(target) = hx_target {
+            request = request
+                .header("hx-request", "true")
+                .header("hx-target", target);
+        }
+        self.send(request).await
+    }
+
     async fn post(&self, action: &str, token: &str, fields: &[(&str, &str)]) -> Page {
         let mut form: Vec<(&str, &str)> = vec![("csrf", token)];
         form.extend_from_slice(fields);
@@ -451,12 +481,14 @@ async fn the_permission_matrix() {
         "refusals changed nothing"
     );
     let readonly = Browser::signed_in(&app, &vi).await.get("links/bos").await;
-    assert!(
-        !readonly
-            .body
-            .contains("method=\"post\" action=\"/_/admin/links/"),
-        "a viewer sees no forms"
-    );
+    for action in ["target", "details", "lock", "status", "rename"] {
+        let form = format!("action=\"/_/admin/links/bos/{action}\"");
+        assert!(
+            !readonly.body.contains(&form),
+            "a viewer sees no {action} form"
+        );
+    }
+    assert!(!readonly.body.contains("Save as this link's style"));
 
     // An admin can grant an editor all links; the grant ends the editor's sessions.
     let cy_browser = Browser::signed_in(&app, &cy).await;
@@ -560,41 +592,114 @@ async fn an_editor_creates_styles_repoints_and_restores_a_link() {
     );
     assert!(page.body.contains("<span class=\"tag\">pycon</span>"));
 
-    // The style form's live preview answers with the preview alone.
+    // The style editor's live preview answers with the preview alone, and stores nothing.
+    let token = page.csrf();
+    let style = [
+        ("dark", "#1f4e79"),
+        ("light", "#ffffff"),
+        ("shape", "dot"),
+        ("finder", "rounded"),
+        ("gradient", ""),
+        ("ecc", ""),
+        ("logo_size", "20"),
+    ];
     let part = browser
-        .get_part("links/talk?dark=%231f4e79&light=%23ffffff&shape=dot&finder=rounded&gradient=&ecc=&url_caption=true", "qr-preview")
+        .post_multipart("links/talk/style", &token, &style, None, Some("qr-preview"))
         .await;
     assert_eq!(part.status, 200);
     assert!(part.body.contains("data:image/svg+xml;base64,") && !part.body.contains("<html"));
     assert!(
-        part.body.contains("shape=dot"),
-        "downloads keep the style: {}",
+        part.body.contains("save this style to download it"),
+        "{}",
         part.body
     );
-    let unreadable = browser
-        .get_part("links/talk?dark=%23eeeeee&light=%23ffffff", "qr-preview")
+    assert_eq!(app.store.link_style(&slug("talk")).await.unwrap(), None);
+    let unreadable = [("dark", "#eeeeee"), ("light", "#ffffff")];
+    let refused = browser
+        .post_multipart(
+            "links/talk/style",
+            &token,
+            &unreadable,
+            None,
+            Some("qr-preview"),
+        )
         .await;
     assert!(
-        unreadable.body.contains("would not scan") && unreadable.body.contains("contrast"),
+        refused.body.contains("would not scan") && refused.body.contains("contrast"),
         "{}",
-        unreadable.body
+        refused.body
     );
-    assert!(!unreadable.body.contains("data:image"));
+    assert!(!refused.body.contains("data:image"));
+    let not_saved = browser
+        .post_multipart(
+            "links/talk/style",
+            &token,
+            &[("dark", "#eeeeee"), ("save", "1")],
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(not_saved.status, 422);
+    assert!(not_saved.body.contains("The style was not saved"));
+    assert_eq!(app.store.link_style(&slug("talk")).await.unwrap(), None);
+    let forged = browser
+        .post_multipart("links/talk/style", "forged", &[("save", "1")], None, None)
+        .await;
+    assert_eq!(forged.status, 403);
 
-    // Downloads, fetched over HTTP, decode to the link's short URL.
+    // A logo: not an image is refused by its bytes; a PNG is re-encoded and kept.
+    let text_logo = browser
+        .post_multipart(
+            "links/talk/style",
+            &token,
+            &[("save", "1")],
+            Some(b"GIF89a not really".to_vec()),
+            None,
+        )
+        .await;
+    assert!(
+        text_logo.status == 422
+            && text_logo
+                .body
+                .contains("a logo must be a PNG or JPEG image"),
+        "{}",
+        text_logo.body
+    );
+    let logo = include_bytes!("../../../qrlink-qr/tests/fixtures/logo.jpg").to_vec();
+    let mut saving: Vec<(&str, &str)> = style.to_vec();
+    saving.push(("save", "1"));
+    let saved = browser
+        .post_multipart("links/talk/style", &token, &saving, Some(logo), None)
+        .await;
+    assert_eq!(
+        (saved.status, saved.location()),
+        (303, "/_/admin/links/talk"),
+        "{}",
+        saved.body
+    );
+    let stored = app
+        .store
+        .link_style(&slug("talk"))
+        .await
+        .unwrap()
+        .expect("saved");
+    assert!(stored.options.contains("\"shape\":\"dot\"") && stored.logo_png.is_some());
+    let page = browser.get("links/talk").await;
+    assert!(
+        page.body.contains("the logo hides") && page.body.contains("Keep the saved logo"),
+        "{}",
+        page.body
+    );
+
+    // Downloads of the saved style, fetched over HTTP, decode to the link's short URL.
     for format in ["png", "svg"] {
-        let download = browser
-            .get(&format!("links/talk/qr?format={format}&shape=rounded"))
-            .await;
+        let download = browser.get(&format!("links/talk/qr?format={format}")).await;
         assert_eq!(download.status, 200);
         assert_eq!(
             download.header("content-disposition"),
             format!("attachment; filename=\"talk.{format}\"")
         );
-        let url = format!(
-            "{}{ADMIN}links/talk/qr?format={format}&shape=rounded",
-            app.base
-        );
+        let url = format!("{}{ADMIN}links/talk/qr?format={format}", app.base);
         let cookie = format!(
             "__Host-qrlink-session={}",
             browser.cookie("__Host-qrlink-session").unwrap()
@@ -612,6 +717,13 @@ async fn an_editor_creates_styles_repoints_and_restores_a_link() {
         match format {
             "png" => qrlink_qr::verify_png(&bytes, "HTTPS://GO.EXAMPLE.ORG/TALK", false).unwrap(),
             _ => qrlink_qr::verify_svg(&bytes, "HTTPS://GO.EXAMPLE.ORG/TALK", false).unwrap(),
+        }
+        if format == "svg" {
+            let svg = String::from_utf8(bytes.to_vec()).unwrap();
+            assert!(
+                svg.contains("<image") || svg.contains("data:image/png"),
+                "the logo is in the SVG"
+            );
         }
     }
 
@@ -786,7 +898,7 @@ async fn markup_in_links_is_shown_as_text() {
         browser.get("links").await,
         browser.get_part("links?q=xss", "link-rows").await,
         browser.get("links/xss").await,
-        browser.get_part("links/xss", "qr-preview").await,
+        browser.get("links/xss?days=90").await,
     ];
     for page in &pages {
         assert_eq!(page.status, 200);

@@ -258,15 +258,43 @@ async fn the_flow(driver: &Path, javascript: bool) {
         .select_by_value("rounded")
         .await
         .unwrap();
+    let logo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../qrlink-qr/tests/fixtures/logo.jpg");
+    client
+        .find(Locator::Id("logo"))
+        .await
+        .unwrap()
+        .send_keys(&logo.canonicalize().unwrap().display().to_string())
+        .await
+        .unwrap();
     if !javascript {
-        run.click("form.style button[type=submit]").await;
+        run.click("form.style button[name=save][value='0']").await;
     }
-    run.until("the preview shows the new style", |s| {
-        s.contains("shape=dot") && s.contains("finder=rounded")
+    run.until("the preview shows the new style and the logo", |s| {
+        s.contains("Not saved yet") && !s.contains(&before) && s.contains("the logo hides")
     })
     .await;
-    assert_ne!(run.preview_src().await, before, "the preview changed");
     run.screenshot("styled").await;
+    run.click("form.style button[name=save][value='1']").await;
+    run.until("the style is saved", |s| {
+        s.contains("Download:") && !s.contains("Not saved yet")
+    })
+    .await;
+    let saved = app
+        .store
+        .link_style(&slug("talk"))
+        .await
+        .unwrap()
+        .expect("a saved style");
+    assert!(
+        saved.options.contains("\"shape\":\"dot\"")
+            && saved.options.contains("\"finder\":\"rounded\"")
+    );
+    assert!(saved.logo_png.is_some(), "the uploaded logo is saved");
+    assert_ne!(
+        run.preview_src().await,
+        before,
+        "the page shows the saved style"
+    );
 
     // Downloads, fetched over HTTP with the browser's session, decode to the short URL.
     let session = client
@@ -282,7 +310,6 @@ async fn the_flow(driver: &Path, javascript: bool) {
             .await
             .unwrap();
         let href = link.attr("href").await.unwrap().unwrap();
-        assert!(href.contains("shape=dot"), "{href}");
         let bytes = app
             .client
             .get(format!("{}{href}", app.base))
@@ -414,7 +441,7 @@ async fn docs_screenshots(run: &Run<'_>, dir: &Path, mode: &str) {
         run.client.set_window_size(width, height).await.unwrap();
         for (page, name) in [
             ("links", "links"),
-            ("links/talk?shape=dot&finder=rounded", "link"),
+            ("links/talk", "link"),
             ("links/new", "new-link"),
         ] {
             run.client.goto(&run.url(page)).await.unwrap();

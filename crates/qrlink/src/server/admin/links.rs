@@ -15,7 +15,7 @@ use qrlink_core::link::{
 };
 use qrlink_core::schedule::parse_instant;
 use qrlink_core::slug::Slug;
-use qrlink_core::store::{LinkQuery, TargetChange};
+use qrlink_core::store::{LinkQuery, SavedStyle, TargetChange};
 use qrlink_core::target::TargetUrl;
 use serde::Deserialize;
 
@@ -24,7 +24,7 @@ use super::{AdminError, Chrome, Post, Signed, html, page, see_other, wants_part}
 use crate::link_cmd::{describe_change, display_time};
 use crate::server::AppState;
 use crate::server::pages::render;
-use crate::server::qr::{QrParams, link_image};
+use crate::server::qr::{LinkLogo, QrParams, link_image};
 
 const PAGE_SIZE: u32 = 50;
 
@@ -277,7 +277,7 @@ struct LinkPage<'a> {
     schedule: Vec<ScheduleRow>,
     chart: BarChart,
     days: u32,
-    style: QrParams,
+    styling: Styling,
     preview: Preview,
     downloads: Vec<(&'static str, String)>,
     time_zone: String,
@@ -290,6 +290,7 @@ struct PreviewPart<'a> {
     link: &'a Link,
     preview: Preview,
     downloads: Vec<(&'static str, String)>,
+    styling: Styling,
 }
 
 fn parse_slug(raw: &str) -> Result<Slug, AdminError> {
@@ -323,26 +324,88 @@ fn tidy(mut style: QrParams) -> QrParams {
     style
 }
 
-fn downloads(c: &Chrome, link: &Link, style: &QrParams) -> Vec<(&'static str, String)> {
+/// What a link's saved style holds besides the QR options: the logo's size.
+#[derive(Debug, Default, serde::Serialize, Deserialize)]
+struct StyleOptions {
+    #[serde(flatten)]
+    params: QrParams,
+    logo_size: Option<u8>,
+}
+
+/// How a link's code is drawn: its saved style, or one being tried out in the editor.
+#[derive(Debug, Clone)]
+struct Styling {
+    params: QrParams,
+    logo: Option<LinkLogo>,
+    /// Whether a saved logo exists (the editor offers to keep it).
+    saved_logo: bool,
+    /// A style tried out but not saved: downloads wait until it is.
+    unsaved: bool,
+    /// The logo was uploaded for this preview, not saved yet: the page carries it on (as
+    /// base64 in the form) so that saving after a preview without JavaScript keeps it.
+    pending_logo: bool,
+}
+
+impl Styling {
+    fn logo_size(&self) -> u8 {
+        self.logo
+            .as_ref()
+            .map_or(DEFAULT_LOGO_SIZE, |logo| logo.size_percent)
+    }
+
+    fn pending_logo_base64(&self) -> Option<String> {
+        let logo = self.logo.as_ref().filter(|_| self.pending_logo)?;
+        Some(base64::engine::general_purpose::STANDARD.encode(&logo.png))
+    }
+}
+
+/// The largest logo kept, as the PNG it is re-encoded to. A logo needs a few hundred pixels
+/// (a 10 cm code at 300 dpi is about 1,200 pixels wide, its logo a fifth of that).
+const MAX_STORED_LOGO: usize = 1024 * 1024;
+
+const DEFAULT_LOGO_SIZE: u8 = 20;
+
+async fn saved_styling(state: &AppState, link: &Link) -> Result<Styling, AdminError> {
+    let Some(saved) = state.store.link_style(&link.slug).await? else {
+        return Ok(Styling {
+            params: QrParams::default(),
+            logo: None,
+            saved_logo: false,
+            unsaved: false,
+            pending_logo: false,
+        });
+    };
+    let options: StyleOptions = serde_json::from_str(&saved.options).unwrap_or_default();
+    let logo = saved.logo_png.map(|png| LinkLogo {
+        png,
+        size_percent: options.logo_size.unwrap_or(DEFAULT_LOGO_SIZE),
+    });
+    Ok(Styling {
+        params: tidy(options.params),
+        saved_logo: logo.is_some(),
+        logo,
+        unsaved: false,
+        pending_logo: false,
+    })
+}
+
+/// Downloads of the saved style, in every format.
+fn downloads(c: &Chrome, link: &Link) -> Vec<(&'static str, String)> {
     ["svg", "png", "pdf", "eps", "txt"]
         .into_iter()
         .map(|format| {
-            let query = serde_urlencoded::to_string(QrParams {
-                format: Some(format.to_owned()),
-                ..style.clone()
-            })
-            .unwrap_or_default();
-            (format, format!("{}links/{}/qr?{query}", c.admin, link.slug))
+            let url = format!("{}links/{}/qr?format={format}", c.admin, link.slug);
+            (format, url)
         })
         .collect()
 }
 
-async fn preview(state: &AppState, link: &Link, style: &QrParams) -> Preview {
+async fn preview(state: &AppState, link: &Link, styling: &Styling) -> Preview {
     let params = QrParams {
         format: Some("svg".into()),
-        ..style.clone()
+        ..styling.params.clone()
     };
-    match link_image(state, link, params).await {
+    match link_image(state, link, params, styling.logo.clone()).await {
         Ok(image) => {
             let check = image.print_check();
             let mut facts = vec![
@@ -377,36 +440,166 @@ async fn preview(state: &AppState, link: &Link, style: &QrParams) -> Preview {
     }
 }
 
-/// A link's page. With `HX-Target: qr-preview` (the style form, as it changes), the preview
-/// alone.
+/// A link's page, its code drawn in its saved style.
 pub async fn show(
     State(state): State<Arc<AppState>>,
     signed: Signed,
     Path(raw): Path<String>,
     Query(days): Query<DaysQuery>,
-    Query(style): Query<QrParams>,
-    headers: HeaderMap,
 ) -> Result<Response, AdminError> {
     let link = state.store.link(&parse_slug(&raw)?).await?;
-    let style = tidy(style);
-    if wants_part(&headers, "qr-preview") {
-        let preview = preview(&state, &link, &style).await;
-        return Ok(page(&PreviewPart {
-            downloads: downloads(&signed.chrome, &link, &style),
-            link: &link,
-            preview,
-        }));
-    }
+    let styling = saved_styling(&state, &link).await?;
     link_page(
         &state,
         &signed,
         link,
         days.days,
-        style,
+        styling,
         None,
         StatusCode::OK,
     )
     .await
+}
+
+fn invalid_logo(error: qrlink_qr::Error) -> qrlink_core::error::Invalid {
+    match error {
+        qrlink_qr::Error::InvalidOption {
+            field,
+            rule,
+            message,
+        } => qrlink_core::error::Invalid::new(field, rule, message),
+        other => qrlink_core::error::Invalid::new("logo", other.code(), other.to_string()),
+    }
+}
+
+/// The style editor's form, posted with its logo as `multipart/form-data`. With `save=1` it
+/// saves the style (only one that scans); otherwise it draws the code as the form says and
+/// stores nothing. htmx posts it at every change and gets the preview alone (`HX-Target:
+/// qr-preview`), so a logo shows before it is saved.
+pub async fn style(
+    State(state): State<Arc<AppState>>,
+    Path(raw): Path<String>,
+    signed: Signed,
+    headers: HeaderMap,
+    multipart: axum::extract::Multipart,
+) -> Result<Response, AdminError> {
+    let form = super::read_multipart(&signed, multipart, "logo").await?;
+    let link = state.store.link(&parse_slug(&raw)?).await?;
+    let saved = saved_styling(&state, &link).await?;
+    let query = serde_urlencoded::to_string(&form.fields).unwrap_or_default();
+    let params: QrParams = serde_urlencoded::from_str(&query)
+        .map_err(|error| qrlink_core::error::Invalid::new("style", "format", error.to_string()))?;
+    let logo_size = match form.field("logo_size") {
+        "" => DEFAULT_LOGO_SIZE,
+        size => size.parse().map_err(|_| {
+            qrlink_core::error::Invalid::new(
+                "logo_size",
+                "range",
+                "the logo is 5 to 40 % of the code's width",
+            )
+        })?,
+    };
+    let pending = match form.field("pending_logo") {
+        "" => None,
+        text => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map_err(|_| {
+                    qrlink_core::error::Invalid::new(
+                        "logo",
+                        "format",
+                        "the logo was garbled; choose it again",
+                    )
+                })?,
+        ),
+    };
+    // A new file first, then the one carried from a preview, then the saved one if kept.
+    let (logo, pending_logo) = match (
+        form.file.as_ref().or(pending.as_ref()),
+        form.field("keep_logo"),
+    ) {
+        (Some(upload), _) => {
+            let decoded = qrlink_qr::Logo::decode(upload, logo_size).map_err(invalid_logo)?;
+            if decoded.png().len() > MAX_STORED_LOGO {
+                return Err(qrlink_core::error::Invalid::new(
+                    "logo",
+                    "too_large",
+                    "the logo is more than 1 MiB as a PNG; a few hundred pixels wide is plenty",
+                )
+                .into());
+            }
+            let logo = LinkLogo {
+                png: decoded.png().to_vec(),
+                size_percent: logo_size,
+            };
+            (Some(logo), true)
+        }
+        (None, "true") => {
+            let kept = saved.logo.map(|logo| LinkLogo {
+                size_percent: logo_size,
+                ..logo
+            });
+            (kept, false)
+        }
+        (None, _) => (None, false),
+    };
+    let styling = Styling {
+        params: tidy(params),
+        saved_logo: saved.saved_logo,
+        logo,
+        unsaved: true,
+        pending_logo,
+    };
+    if form.field("save") != "1" {
+        if wants_part(&headers, "qr-preview") {
+            let preview = preview(&state, &link, &styling).await;
+            return Ok(page(&PreviewPart {
+                downloads: Vec::new(),
+                link: &link,
+                preview,
+                styling,
+            }));
+        }
+        return link_page(&state, &signed, link, None, styling, None, StatusCode::OK).await;
+    }
+    if !signed.user().rights().may_change(&link) {
+        return Err(AdminError::Forbidden(format!(
+            "you cannot change the style of `{}`",
+            link.slug
+        )));
+    }
+    // Only a style that scans is saved: it is rendered once, verified.
+    let check = QrParams {
+        format: Some("svg".into()),
+        ..styling.params.clone()
+    };
+    if let Err(invalid) = link_image(&state, &link, check, styling.logo.clone()).await {
+        let message = format!("The style was not saved: the code would not scan. {invalid}");
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return link_page(&state, &signed, link, None, styling, Some(message), status).await;
+    }
+    let options = StyleOptions {
+        params: styling.params.clone(),
+        logo_size: Some(styling.logo_size()),
+    };
+    let saved = SavedStyle {
+        options: serde_json::to_string(&options).expect("style options serialise"),
+        logo_png: styling.logo.map(|logo| logo.png),
+    };
+    state
+        .store
+        .set_link_style(&link.slug, Some(&saved), state.clock.now())
+        .await?;
+    let location = format!("{}links/{}", signed.chrome.admin, link.slug);
+    if headers.contains_key("hx-request") {
+        // Posted by htmx into the preview: have it load the whole page instead.
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert("hx-redirect", value);
+        }
+        return Ok(response);
+    }
+    Ok(see_other(&location))
 }
 
 async fn link_page(
@@ -414,7 +607,7 @@ async fn link_page(
     signed: &Signed,
     link: Link,
     days: Option<u32>,
-    style: QrParams,
+    styling: Styling,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, AdminError> {
@@ -462,7 +655,7 @@ async fn link_page(
         qrlink_core::counts::utc_day(now),
         days,
     ));
-    let preview = preview(state, &link, &style).await;
+    let preview = preview(state, &link, &styling).await;
     let page_body = LinkPage {
         c: &signed.chrome,
         short_url: instance.base().link_url(&link.slug),
@@ -472,8 +665,8 @@ async fn link_page(
         schedule,
         chart,
         days,
-        downloads: downloads(&signed.chrome, &link, &style),
-        style,
+        downloads: downloads(&signed.chrome, &link),
+        styling,
         preview,
         time_zone: instance.time_zone.iana_name().unwrap_or("UTC").to_owned(),
         error,
@@ -487,21 +680,22 @@ pub struct ImageQuery {
     format: Option<String>,
 }
 
-/// A download of the link's code in any format, verified before it is sent.
+/// A download of the link's code in its saved style, in any format, verified before it is
+/// sent.
 pub async fn qr(
     State(state): State<Arc<AppState>>,
     _signed: Signed,
     Path(raw): Path<String>,
     Query(format): Query<ImageQuery>,
-    Query(style): Query<QrParams>,
 ) -> Result<Response, AdminError> {
     let link = state.store.link(&parse_slug(&raw)?).await?;
     let format = format.format.unwrap_or_else(|| "svg".into());
+    let styling = saved_styling(&state, &link).await?;
     let params = QrParams {
         format: Some(format.clone()),
-        ..tidy(style)
+        ..styling.params
     };
-    let image = link_image(&state, &link, params).await?;
+    let image = link_image(&state, &link, params, styling.logo).await?;
     let mut response = image.bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -544,12 +738,13 @@ async fn after_change(
         ))),
         Err(error @ qrlink_core::Error::Invalid(_)) => {
             let message = error.to_string();
+            let styling = saved_styling(state, &link).await?;
             link_page(
                 state,
                 signed,
                 link,
                 None,
-                QrParams::default(),
+                styling,
                 Some(message),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -561,12 +756,13 @@ async fn after_change(
             | qrlink_core::Error::SlugTaken(_)),
         ) => {
             let message = error.to_string();
+            let styling = saved_styling(state, &link).await?;
             link_page(
                 state,
                 signed,
                 link,
                 None,
-                QrParams::default(),
+                styling,
                 Some(message),
                 StatusCode::CONFLICT,
             )

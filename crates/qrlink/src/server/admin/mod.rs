@@ -54,6 +54,11 @@ pub fn router() -> axum::Router<Arc<AppState>> {
         .route("/links/new", get(links::new_page))
         .route("/links/{slug}", get(links::show))
         .route("/links/{slug}/qr", get(links::qr))
+        .route(
+            "/links/{slug}/style",
+            // A logo of at most 1 MiB, and the one a preview carries on.
+            post(links::style).layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024)),
+        )
         .route("/links/{slug}/target", post(links::set_target))
         .route("/links/{slug}/details", post(links::details))
         .route("/links/{slug}/lock", post(links::lock))
@@ -250,6 +255,55 @@ async fn read_form(body: axum::body::Body) -> Result<axum::body::Bytes, AdminErr
             "the form is larger than 64 KiB",
         ))
     })
+}
+
+/// A `multipart/form-data` form: its text fields and one file.
+pub struct MultipartForm {
+    pub fields: Vec<(String, String)>,
+    pub file: Option<Vec<u8>>,
+}
+
+impl MultipartForm {
+    /// A text field's value, or `""`.
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value)
+    }
+}
+
+/// Reads a multipart form of `signed`'s session, with the file field `file_field` (an empty
+/// file counts as none), and checks its synchronizer token before anything is used.
+pub async fn read_multipart(
+    signed: &Signed,
+    mut multipart: axum::extract::Multipart,
+    file_field: &str,
+) -> Result<MultipartForm, AdminError> {
+    let malformed = |error: axum::extract::multipart::MultipartError| {
+        AdminError::Invalid(Invalid::new("form", "format", error.body_text()))
+    };
+    let mut form = MultipartForm {
+        fields: Vec::new(),
+        file: None,
+    };
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == file_field {
+            let bytes = field.bytes().await.map_err(malformed)?;
+            if !bytes.is_empty() {
+                form.file = Some(bytes.to_vec());
+            }
+        } else {
+            let text = field.text().await.map_err(malformed)?;
+            form.fields.push((name, text));
+        }
+    }
+    if !same_secret(form.field("csrf"), &signed.session.csrf_token) {
+        return Err(AdminError::Csrf);
+    }
+    form.fields.retain(|(key, _)| key != "csrf");
+    Ok(form)
 }
 
 /// Compares two secrets in time that depends on their length only.

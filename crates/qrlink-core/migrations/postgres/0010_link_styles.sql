@@ -1,0 +1,9 @@
+-- A link's saved QR style (R-QR-3): the options as the admin's style editor writes them
+-- (JSON), and the logo, already decoded and re-encoded as a plain PNG, never the upload as
+-- sent. Downloads without options of their own use it.
+CREATE TABLE link_styles (
+    link_id BIGINT PRIMARY KEY REFERENCES links (id),
+    options TEXT NOT NULL,
+    logo BYTEA,
+    updated_at BIGINT NOT NULL
+);
