@@ -120,6 +120,23 @@ impl TargetUrl {
         &self.0
     }
 
+    /// The host, as stored (punycode, lowercase), or `""` for a stored target without one.
+    pub fn host(&self) -> String {
+        Url::parse(&self.0)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Whether the host is `domain` or a name below it.
+    pub fn is_within(&self, domain: &str) -> bool {
+        let host = self.host();
+        host == domain
+            || host
+                .strip_suffix(domain)
+                .is_some_and(|above| above.ends_with('.'))
+    }
+
     /// The target with internationalised host names shown in Unicode, for people.
     pub fn to_unicode_display(&self) -> String {
         let Ok(url) = Url::parse(&self.0) else {
@@ -350,6 +367,35 @@ fn is_under_base(url: &Url, base: &BaseUrl) -> bool {
     let path = url.path().to_ascii_lowercase();
     let prefix = base.path().to_ascii_lowercase();
     path.starts_with(&prefix) || format!("{path}/") == prefix
+}
+
+/// A domain as an admin writes it for the blocklist: `example.com`, `Bücher.example` (stored as
+/// punycode), with at least one dot, or an IP address; no scheme, port or path.
+pub fn parse_domain(input: &str) -> Result<String, Invalid> {
+    const FIELD: &str = "domain";
+    let input = input.trim().trim_end_matches('.').to_lowercase();
+    if input.is_empty() || input.contains(['/', ':', '@', '?', '#', ' ']) && !input.starts_with('[')
+    {
+        return Err(Invalid::new(
+            FIELD,
+            "format",
+            "write a domain name alone, such as example.com (no scheme, port or path)",
+        ));
+    }
+    match Host::parse(&input) {
+        Ok(Host::Domain(domain)) if domain.contains('.') => Ok(domain),
+        Ok(Host::Domain(_)) => Err(Invalid::new(
+            FIELD,
+            "dot",
+            "a domain has at least one dot (example.com)",
+        )),
+        Ok(host @ (Host::Ipv4(_) | Host::Ipv6(_))) => Ok(host.to_string()),
+        Err(_) => Err(Invalid::new(
+            FIELD,
+            "format",
+            format!("`{input}` is not a domain name"),
+        )),
+    }
 }
 
 #[cfg(test)]

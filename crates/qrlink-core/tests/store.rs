@@ -80,6 +80,7 @@ conformance!(
     editors_change_their_own_links_unless_granted_all,
     expired_sessions_and_links_are_pruned,
     a_saved_style_is_kept_replaced_and_forgotten,
+    a_blocked_domain_is_refused_by_every_write,
 );
 
 fn t0() -> Timestamp {
@@ -2185,4 +2186,89 @@ async fn a_saved_style_is_kept_replaced_and_forgotten(db: &TestDatabase) {
     assert_eq!(store.link_style(&slug("keynote")).await.unwrap(), None);
     let missing = store.set_link_style(&slug("nope"), None, t0()).await;
     assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
+}
+
+async fn a_blocked_domain_is_refused_by_every_write(db: &TestDatabase) {
+    let store = &db.store;
+    create(store, "flyer", "https://shop.evil.example/deal").await;
+    create(store, "fine", "https://example.org/").await;
+    store
+        .block_domain("Evil.Example.", "ada", t0())
+        .await
+        .unwrap();
+    store
+        .block_domain("evil.example", "ada", t0())
+        .await
+        .unwrap();
+    let listed = store.blocked_domains().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|b| (b.domain.as_str(), b.added_by.as_str()))
+            .collect::<Vec<_>>(),
+        [("evil.example", "ada")],
+        "stored once, normalised"
+    );
+    for bad in [
+        "https://evil.example/x",
+        "localhost",
+        "evil.example/path",
+        "a b.example",
+        "evil.example:8080",
+    ] {
+        let refused = store.block_domain(bad, "ada", t0()).await;
+        assert!(
+            matches!(&refused, Err(Error::Invalid(i)) if i.field == "domain"),
+            "{bad}: {refused:?}"
+        );
+    }
+    let blocked = |result: Result<qrlink_core::link::Link, Error>| matches!(&result, Err(Error::Invalid(i)) if i.rule == "blocked_domain");
+    let new = NewLink::new(Some(slug("deal")), target("https://www.evil.example/"));
+    assert!(blocked(store.create_link(&new, &alice(), t0()).await));
+    let (fine, elsewhere) = (slug("fine"), target("https://evil.example/"));
+    assert!(blocked(
+        store
+            .set_target(repoint(&fine, &elsewhere), &alice(), t0())
+            .await
+    ));
+    let later = TargetChange {
+        at: Some(t0() + SignedDuration::from_hours(1)),
+        ..repoint(&fine, &elsewhere)
+    };
+    assert!(
+        blocked(store.set_target(later, &alice(), t0()).await),
+        "scheduled too"
+    );
+    let not_below = NewLink::new(Some(slug("notevil")), target("https://notevil.example/"));
+    store.create_link(&not_below, &alice(), t0()).await.unwrap();
+
+    // The link that pointed there already stays, but cannot be restored to it once moved away.
+    let (flyer, moved) = (slug("flyer"), target("https://example.org/flyer"));
+    store
+        .set_target(repoint(&flyer, &moved), &alice(), t0())
+        .await
+        .unwrap();
+    let restored = store
+        .restore(&flyer, 1, &policy(), false, &alice(), t0())
+        .await;
+    assert!(blocked(restored));
+
+    // Imports are refused with the line of each record.
+    let (policy, bob) = (policy(), Actor::new("bob", Interface::Cli));
+    let csv = "slug,target\nok,https://example.org/ok\nbad,https://evil.example/bad\n";
+    let refused = transfer::import(store, csv.as_bytes(), &importing(&policy, &bob)).await;
+    match refused {
+        Err(Error::Rejected(rejections)) => {
+            assert_eq!(rejections.len(), 1);
+            assert_eq!(
+                (rejections[0].line, rejections[0].invalid.rule),
+                (3, "blocked_domain")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(store.link(&slug("ok")).await.is_err(), "nothing imported");
+
+    store.unblock_domain("evil.example").await.unwrap();
+    store.create_link(&new, &alice(), t0()).await.unwrap();
 }

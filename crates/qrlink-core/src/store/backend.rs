@@ -17,7 +17,7 @@ use crate::link::{
     ScheduleEntry, ScheduledAction, Tag,
 };
 use crate::slug::Slug;
-use crate::store::{Edit, LinkQuery, SCHEMA_VERSION, SavedStyle, routes, scheduled_action, timestamp};
+use crate::store::{BlockedDomain, Edit, LinkQuery, SCHEMA_VERSION, SavedStyle, routes, scheduled_action, timestamp};
 use crate::table::RoutedLink;
 use crate::target::TargetUrl;
 use crate::transfer::{ImportRow, LinkRecord};
@@ -543,6 +543,20 @@ impl Backend {
                 .collect();
             return Err(Error::Rejected(rejections));
         }
+        let blocked: Vec<String> = sqlx::query_scalar("SELECT domain FROM blocked_domains").fetch_all(&mut *tx).await?;
+        if !blocked.is_empty() {
+            let rejections: Vec<Rejection> = rows
+                .iter()
+                .filter_map(|row| {
+                    let domain = blocked.iter().find(|domain| row.record.link.target.is_within(domain))?;
+                    let message = format!("targets on {domain} are blocked on this instance");
+                    Some(Rejection { line: row.line, invalid: Invalid::new("target", "blocked_domain", message) })
+                })
+                .collect();
+            if !rejections.is_empty() {
+                return Err(Error::Rejected(rejections));
+            }
+        }
 
         // Each statement unpacks one JSON array of row arrays; `insert` names the columns and
         // their SQL types, in the order of the row arrays.
@@ -645,6 +659,33 @@ impl Backend {
         if DIALECT == Dialect::Postgres && rows.len() > TRANSFER_CHUNK {
             sqlx::raw_sql("ANALYZE links, slugs, link_tags, history, schedule, changes").execute(&self.pool).await?;
         }
+        Ok(())
+    }
+
+    pub(super) async fn blocked_domains(&self) -> Result<Vec<BlockedDomain>> {
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT domain, added_at, added_by FROM blocked_domains ORDER BY domain")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(domain, added_at, added_by)| BlockedDomain { domain, added_at: timestamp(added_at), added_by })
+            .collect())
+    }
+
+    pub(super) async fn block_domain(&self, domain: &str, by: &str, now: Timestamp) -> Result<()> {
+        let domain = crate::target::parse_domain(domain)?;
+        sqlx::query("INSERT INTO blocked_domains (domain, added_at, added_by) VALUES ($1, $2, $3) ON CONFLICT (domain) DO NOTHING")
+            .bind(&domain)
+            .bind(micros(now))
+            .bind(by)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn unblock_domain(&self, domain: &str) -> Result<()> {
+        sqlx::query("DELETE FROM blocked_domains WHERE domain = $1").bind(domain).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -1104,7 +1145,21 @@ impl Backend {
     }
 }
 
+/// Refuses a target on a blocked domain (the admin's settings), for every writer alike.
+async fn check_not_blocked(tx: &mut Tx, target: &TargetUrl) -> Result<()> {
+    let blocked: Vec<String> = sqlx::query_scalar("SELECT domain FROM blocked_domains").fetch_all(&mut **tx).await?;
+    match blocked.iter().find(|domain| target.is_within(domain)) {
+        Some(domain) => Err(Error::invalid(
+            "target",
+            "blocked_domain",
+            format!("targets on {domain} are blocked on this instance"),
+        )),
+        None => Ok(()),
+    }
+}
+
 async fn insert_link(tx: &mut Tx, new: &NewLink, actor: &Actor, now: Timestamp, reason: Option<&str>) -> Result<LinkId> {
+    check_not_blocked(tx, &new.target).await?;
     let slug = match &new.slug {
         Some(slug) => slug.clone(),
         None => free_generated_slug(tx).await?,
@@ -1159,6 +1214,7 @@ async fn edit_in(tx: &mut Tx, edit: &Edit, actor: &Actor, now: Timestamp, reason
             if link.locked && !confirm {
                 return Err(Error::ConfirmationRequired(link.slug));
             }
+            check_not_blocked(tx, target).await?;
             match at.filter(|at| *at > now) {
                 Some(at) => {
                     let action = ScheduledAction::Target { target: target.clone() };

@@ -82,6 +82,11 @@ mod sqlite {
             "link_styles",
             include_str!("../../migrations/sqlite/0010_link_styles.sql"),
         ),
+        (
+            11,
+            "blocked_domains",
+            include_str!("../../migrations/sqlite/0011_blocked_domains.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -136,6 +141,11 @@ mod postgres {
             "link_styles",
             include_str!("../../migrations/postgres/0010_link_styles.sql"),
         ),
+        (
+            11,
+            "blocked_domains",
+            include_str!("../../migrations/postgres/0011_blocked_domains.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -143,7 +153,7 @@ mod postgres {
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2; PostgreSQL has no rowid tables, so it skips 6).
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
@@ -202,6 +212,14 @@ pub struct SavedStyle {
     /// JSON, as the front end wrote it.
     pub options: String,
     pub logo_png: Option<Vec<u8>>,
+}
+
+/// A domain refused as a target, and who refused it when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockedDomain {
+    pub domain: String,
+    pub added_at: Timestamp,
+    pub added_by: String,
 }
 
 /// One page of links, in slug order.
@@ -844,6 +862,21 @@ impl Store {
     /// Readers see the same totals before and after. Safe to run from several replicas.
     pub async fn fold_counts(&self) -> Result<u64> {
         dispatch!(self.fold_counts())
+    }
+
+    /// The domains refused as targets, by name.
+    pub async fn blocked_domains(&self) -> Result<Vec<BlockedDomain>> {
+        dispatch!(self.blocked_domains())
+    }
+
+    /// Refuses `domain` (see [`crate::target::parse_domain`]) and every name below it as a
+    /// target from now on, for every front end. Links already pointing there stay.
+    pub async fn block_domain(&self, domain: &str, by: &str, now: Timestamp) -> Result<()> {
+        dispatch!(self.block_domain(domain, by, now))
+    }
+
+    pub async fn unblock_domain(&self, domain: &str) -> Result<()> {
+        dispatch!(self.unblock_domain(domain))
     }
 
     /// The link's saved QR style, if it has one.

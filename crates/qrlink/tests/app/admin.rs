@@ -1037,3 +1037,81 @@ async fn admins_hand_out_password_links_and_tokens_once() {
         .await;
     assert!(bad.status == 422 && bad.body.contains("invalid days"));
 }
+
+#[tokio::test]
+async fn admins_block_target_domains_in_the_settings() {
+    let app = TestApp::sqlite().await;
+    let ada = user(&app, "ada", Role::Admin).await;
+    let bo = user(&app, "bo", Role::Editor).await;
+    let admin = Browser::signed_in(&app, &ada).await;
+    let editor = Browser::signed_in(&app, &bo).await;
+    assert_eq!(editor.get("settings").await.status, 403);
+    assert_eq!(
+        editor
+            .submit("links", "settings/blocked", &[("domain", "evil.example")])
+            .await
+            .status,
+        403
+    );
+
+    let page = admin.get("settings").await;
+    assert!(page.status == 200 && page.body.contains("https://go.example.org/"));
+    let bad = admin
+        .submit(
+            "settings",
+            "settings/blocked",
+            &[("domain", "https://evil.example/")],
+        )
+        .await;
+    assert!(
+        bad.status == 422 && bad.body.contains("invalid domain"),
+        "{}",
+        bad.body
+    );
+    let blocked = admin
+        .submit(
+            "settings",
+            "settings/blocked",
+            &[("domain", "Evil.Example")],
+        )
+        .await;
+    assert_eq!(blocked.status, 303);
+    assert!(
+        admin
+            .get("settings")
+            .await
+            .body
+            .contains("<code>evil.example</code>")
+    );
+
+    let refused = editor
+        .submit(
+            "links/new",
+            "links",
+            &[("slug", "deal"), ("target", "https://shop.evil.example/")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused
+            .body
+            .contains("targets on evil.example are blocked on this instance")
+    );
+
+    let allowed = admin
+        .submit(
+            "settings",
+            "settings/unblocked",
+            &[("domain", "evil.example")],
+        )
+        .await;
+    assert_eq!(allowed.status, 303);
+    let created = editor
+        .submit(
+            "links/new",
+            "links",
+            &[("slug", "deal"), ("target", "https://shop.evil.example/")],
+        )
+        .await;
+    assert_eq!(created.status, 303);
+}

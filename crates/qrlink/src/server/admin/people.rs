@@ -242,3 +242,121 @@ pub async fn revoke_token(
     state.store.revoke_token(id, state.clock.now()).await?;
     Ok(see_other(&format!("{}tokens", signed.chrome.admin)))
 }
+
+/// One line of the settings page: a setting and its value.
+struct Setting {
+    name: &'static str,
+    value: String,
+    flag: &'static str,
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage<'a> {
+    c: &'a Chrome,
+    settings: Vec<Setting>,
+    blocked: Vec<(String, String)>,
+}
+
+/// The instance's settings (R-UI-2): those of the configuration, shown, and the blocklist of
+/// target domains, kept in the database and edited here.
+pub async fn settings(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+) -> Result<Response, AdminError> {
+    signed.require_admin()?;
+    let s = &state.settings;
+    let instance = &s.instance;
+    let minutes = |d: jiff::SignedDuration| format!("{} minutes", d.as_secs() / 60);
+    let settings = vec![
+        Setting {
+            name: "Public base URL",
+            value: instance.base().to_string(),
+            flag: "--base-url",
+        },
+        Setting {
+            name: "Display time zone",
+            value: instance.time_zone.iana_name().unwrap_or("UTC").to_owned(),
+            flag: "--time-zone",
+        },
+        Setting {
+            name: "Private and loopback targets",
+            value: if instance.policy.allow_private {
+                "allowed"
+            } else {
+                "refused"
+            }
+            .into(),
+            flag: "--allow-private-targets",
+        },
+        Setting {
+            name: "Uppercase in codes (smaller symbols)",
+            value: if instance.uppercase_codes {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
+            flag: "--lowercase-codes",
+        },
+        Setting {
+            name: "Session ends when idle for",
+            value: minutes(s.sessions.idle),
+            flag: "--session-idle-minutes",
+        },
+        Setting {
+            name: "Session ends at the latest after",
+            value: minutes(s.sessions.absolute),
+            flag: "--session-hours",
+        },
+        Setting {
+            name: "Access log with visitor addresses",
+            value: if s.access_log { "on" } else { "off" }.into(),
+            flag: "--access-log",
+        },
+    ];
+    let blocked = state
+        .store
+        .blocked_domains()
+        .await?
+        .into_iter()
+        .map(|b| {
+            let when = display_time(b.added_at, instance);
+            (b.domain, format!("{when} by {}", b.added_by))
+        })
+        .collect();
+    Ok(page(&SettingsPage {
+        c: &signed.chrome,
+        settings,
+        blocked,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DomainForm {
+    #[serde(default)]
+    domain: String,
+}
+
+pub async fn block_domain(
+    State(state): State<Arc<AppState>>,
+    post: Post<DomainForm>,
+) -> Result<Response, AdminError> {
+    let Post { signed, form } = post;
+    signed.require_admin()?;
+    state
+        .store
+        .block_domain(&form.domain, &signed.user().name, state.clock.now())
+        .await?;
+    Ok(see_other(&format!("{}settings", signed.chrome.admin)))
+}
+
+pub async fn unblock_domain(
+    State(state): State<Arc<AppState>>,
+    post: Post<DomainForm>,
+) -> Result<Response, AdminError> {
+    let Post { signed, form } = post;
+    signed.require_admin()?;
+    state.store.unblock_domain(form.domain.trim()).await?;
+    Ok(see_other(&format!("{}settings", signed.chrome.admin)))
+}
