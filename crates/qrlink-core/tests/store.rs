@@ -14,7 +14,7 @@ use qrlink_core::link::{
 };
 use qrlink_core::links_file::{self, ChangeKind, FileContext, LinksFile};
 use qrlink_core::slug::Slug;
-use qrlink_core::store::{LinkQuery, SavedStyle, Store, StoreLocation, TargetChange};
+use qrlink_core::store::{LinkOrder, LinkQuery, SavedStyle, Store, StoreLocation, TargetChange};
 use qrlink_core::table::{RedirectTable, Resolution};
 use qrlink_core::target::{TargetPolicy, TargetUrl};
 use qrlink_core::testing::TestDatabase;
@@ -81,6 +81,7 @@ conformance!(
     expired_sessions_and_links_are_pruned,
     a_saved_style_is_kept_replaced_and_forgotten,
     a_blocked_domain_is_refused_by_every_write,
+    links_are_listed_by_latest_change_a_page_at_a_time,
 );
 
 fn t0() -> Timestamp {
@@ -2271,4 +2272,57 @@ async fn a_blocked_domain_is_refused_by_every_write(db: &TestDatabase) {
 
     store.unblock_domain("evil.example").await.unwrap();
     store.create_link(&new, &alice(), t0()).await.unwrap();
+}
+
+async fn links_are_listed_by_latest_change_a_page_at_a_time(db: &TestDatabase) {
+    let store = &db.store;
+    let minute = |m: i64| t0() + SignedDuration::from_mins(m);
+    for (i, name) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        let new = NewLink::new(Some(slug(name)), target("https://example.org/"));
+        store
+            .create_link(&new, &alice(), minute(i as i64))
+            .await
+            .unwrap();
+    }
+    // `b` changes last; `c` and `d` change at the same instant (the id breaks the tie).
+    let (b, moved) = (slug("b"), target("https://example.org/moved"));
+    store
+        .set_target(repoint(&b, &moved), &alice(), minute(20))
+        .await
+        .unwrap();
+    let (c, d) = (slug("c"), slug("d"));
+    store
+        .set_target(repoint(&c, &moved), &alice(), minute(10))
+        .await
+        .unwrap();
+    store
+        .set_target(repoint(&d, &moved), &alice(), minute(10))
+        .await
+        .unwrap();
+    let page = |after: Option<&str>| LinkQuery {
+        limit: 2,
+        after: after.map(slug),
+        order: LinkOrder::Changed,
+        ..LinkQuery::default()
+    };
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let found = store.list_page(&page(after.as_deref())).await.unwrap();
+        seen.extend(found.links.iter().map(|l| l.slug.to_string()));
+        match found.next_after {
+            Some(next) => after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["b", "d", "c", "e", "a"]);
+    let searched = LinkQuery {
+        search: Some("MOVED".into()),
+        order: LinkOrder::Changed,
+        limit: 10,
+        ..LinkQuery::default()
+    };
+    let found = store.list_links(&searched).await.unwrap();
+    let slugs: Vec<_> = found.iter().map(|l| l.slug.to_string()).collect();
+    assert_eq!(slugs, ["b", "d", "c"]);
 }

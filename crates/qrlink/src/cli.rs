@@ -537,6 +537,9 @@ pub enum LinkCommand {
         /// Only links this user owns.
         #[arg(long, value_name = "USER")]
         owner: Option<String>,
+        /// `slug` (A to Z) or `changed` (the most recently changed first).
+        #[arg(long, default_value = "slug", value_parser = ["slug", "changed"])]
+        order: String,
         /// Show links whose slug sorts after this one (keyset pagination).
         #[arg(long, value_name = "SLUG")]
         after: Option<String>,

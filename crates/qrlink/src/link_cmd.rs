@@ -11,7 +11,7 @@ use qrlink_core::link::{
 };
 use qrlink_core::schedule::parse_instant;
 use qrlink_core::slug::Slug;
-use qrlink_core::store::{LinkQuery, Store, TargetChange};
+use qrlink_core::store::{LinkOrder, LinkQuery, Store, TargetChange};
 use qrlink_core::target::TargetUrl;
 
 use crate::cli::LinkCommand;
@@ -74,6 +74,7 @@ pub async fn run(
             tag,
             status,
             owner,
+            order,
             after,
             limit,
             json,
@@ -89,6 +90,11 @@ pub async fn run(
                     }
                 }),
                 after: after.as_deref().map(Slug::parse).transpose()?,
+                order: if order == "changed" {
+                    LinkOrder::Changed
+                } else {
+                    LinkOrder::Slug
+                },
                 owner: owner
                     .as_deref()
                     .map(|owner| parse_user_name(owner).map_err(|invalid| invalid.on("owner")))

@@ -17,7 +17,7 @@ use crate::link::{
     ScheduleEntry, ScheduledAction, Tag,
 };
 use crate::slug::Slug;
-use crate::store::{BlockedDomain, Edit, LinkQuery, SCHEMA_VERSION, SavedStyle, routes, scheduled_action, timestamp};
+use crate::store::{BlockedDomain, Edit, LinkOrder, LinkQuery, SCHEMA_VERSION, SavedStyle, routes, scheduled_action, timestamp};
 use crate::table::RoutedLink;
 use crate::target::TargetUrl;
 use crate::transfer::{ImportRow, LinkRecord};
@@ -198,14 +198,22 @@ impl Backend {
                  AND lower(l.slug || chr(10) || l.title || chr(10) || l.target) LIKE $1"
             }
         };
+                // The cursor is a slug in either order: the link it names gives the keyset's place.
+        let (after, order) = match query.order {
+            LinkOrder::Slug => ("l.slug > $4", "l.slug"),
+            LinkOrder::Changed => (
+                "(l.updated_at, l.id) < (SELECT c.updated_at, c.id FROM links c JOIN slugs s ON s.link_id = c.id WHERE s.slug = $4)",
+                "l.updated_at DESC, l.id DESC",
+            ),
+        };
         let sql = format!(
             "SELECT l.id FROM links l
              WHERE {search}
                AND ($2 IS NULL OR l.status = $2)
                AND ($3 IS NULL OR EXISTS (SELECT 1 FROM link_tags t WHERE t.link_id = l.id AND t.tag = $3))
-               AND ($4 IS NULL OR l.slug > $4)
+               AND ($4 IS NULL OR {after})
                AND ($7 IS NULL OR l.owner = $7)
-             ORDER BY l.slug
+             ORDER BY {order}
              LIMIT $5"
         );
         let ids: Vec<i64> = sqlx::query_scalar(&sql)

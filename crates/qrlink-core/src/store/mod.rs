@@ -87,6 +87,11 @@ mod sqlite {
             "blocked_domains",
             include_str!("../../migrations/sqlite/0011_blocked_domains.sql"),
         ),
+        (
+            12,
+            "links_by_change",
+            include_str!("../../migrations/sqlite/0012_links_by_change.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -146,6 +151,11 @@ mod postgres {
             "blocked_domains",
             include_str!("../../migrations/postgres/0011_blocked_domains.sql"),
         ),
+        (
+            12,
+            "links_by_change",
+            include_str!("../../migrations/postgres/0012_links_by_change.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -153,7 +163,7 @@ mod postgres {
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2; PostgreSQL has no rowid tables, so it skips 6).
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
@@ -198,8 +208,9 @@ pub struct LinkQuery {
     pub search: Option<String>,
     pub tag: Option<crate::link::Tag>,
     pub status: Option<LinkStatus>,
-    /// Keyset cursor: only links whose slug sorts after this one.
+    /// Keyset cursor: only links after this one in `order`.
     pub after: Option<Slug>,
+    pub order: LinkOrder,
     /// Only links this user owns.
     pub owner: Option<String>,
     pub limit: u32,
@@ -222,7 +233,17 @@ pub struct BlockedDomain {
     pub added_by: String,
 }
 
-/// One page of links, in slug order.
+/// The order of a list of links.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LinkOrder {
+    /// By slug, A to Z.
+    #[default]
+    Slug,
+    /// The most recently changed first.
+    Changed,
+}
+
+/// One page of links, in the query's order.
 #[derive(Debug, Clone)]
 pub struct LinkPage {
     pub links: Vec<Link>,

@@ -875,6 +875,15 @@ async fn the_list_searches_filters_and_pages_with_a_sparkline_each() {
     assert_eq!(rows.status, 200);
     assert!(!rows.body.contains("<html") && rows.body.contains("/_/admin/links/pycon"));
     assert_eq!(rows.body.matches("<tr").count(), 2, "a header and one link");
+    let recent = browser.get("links?order=changed").await;
+    let position = |slug: &str| {
+        recent
+            .body
+            .find(&format!("href=\"/_/admin/links/{slug}\""))
+            .unwrap()
+    };
+    assert!(position("pycon") < position("link-54"), "the newest first");
+    assert!(position("link-54") < position("link-53"));
     let bad = browser.get("links?status=lost").await;
     assert!(bad.status == 422 && bad.body.contains("invalid status"));
 }

@@ -15,7 +15,7 @@ use qrlink_core::link::{
 };
 use qrlink_core::schedule::parse_instant;
 use qrlink_core::slug::Slug;
-use qrlink_core::store::{LinkQuery, SavedStyle, TargetChange};
+use qrlink_core::store::{LinkOrder, LinkQuery, SavedStyle, TargetChange};
 use qrlink_core::target::TargetUrl;
 use serde::Deserialize;
 
@@ -39,6 +39,9 @@ pub struct ListQuery {
     /// `mine`: only the signed-in user's links.
     #[serde(default)]
     owner: String,
+    /// `changed`: the most recently changed first; A to Z otherwise.
+    #[serde(default)]
+    order: String,
     #[serde(default)]
     after: String,
 }
@@ -98,6 +101,18 @@ pub async fn list(
             }
         },
         owner: (query.owner == "mine").then(|| signed.user().name.clone()),
+        order: match optional(&query.order) {
+            None | Some("slug") => LinkOrder::Slug,
+            Some("changed") => LinkOrder::Changed,
+            Some(_) => {
+                return Err(qrlink_core::error::Invalid::new(
+                    "order",
+                    "one_of",
+                    "order is slug or changed",
+                )
+                .into());
+            }
+        },
         after: optional(&query.after).map(Slug::parse).transpose()?,
         limit: PAGE_SIZE,
     };
@@ -121,6 +136,7 @@ pub async fn list(
             ("tag", &query.tag),
             ("status", &query.status),
             ("owner", &query.owner),
+            ("order", &query.order),
         ] {
             if !value.is_empty() {
                 pairs.append_pair(key, value);

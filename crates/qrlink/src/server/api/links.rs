@@ -17,7 +17,7 @@ use qrlink_core::link::{
     RedirectStatus, ScheduledAction, Tag, parse_text,
 };
 use qrlink_core::slug::Slug;
-use qrlink_core::store::{LinkQuery, TargetChange};
+use qrlink_core::store::{LinkOrder, LinkQuery, TargetChange};
 use qrlink_core::target::TargetUrl;
 
 use super::{ApiError, Authenticated, actor};
@@ -212,11 +212,20 @@ pub struct ListParams {
     status: Option<StatusBody>,
     /// Only links this user owns.
     owner: Option<String>,
+    /// `slug` (A to Z, the default) or `changed` (the most recently changed first).
+    order: Option<OrderBody>,
     /// Keyset pagination: links whose slug sorts after this one (pass `next_after`).
     after: Option<String>,
     /// 1 to 500; 50 when left out.
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderBody {
+    Slug,
+    Changed,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -254,6 +263,10 @@ pub async fn list(
             StatusBody::Retired => LinkStatus::Retired,
         }),
         after: params.after.as_deref().map(slug).transpose()?,
+        order: match params.order {
+            Some(OrderBody::Changed) => LinkOrder::Changed,
+            Some(OrderBody::Slug) | None => LinkOrder::Slug,
+        },
         owner: params
             .owner
             .as_deref()
