@@ -179,6 +179,27 @@ impl<'a> Browser<'a> {
         self.send(request).await
     }
 
+    /// Posts a form as htmx does for an element with id `target`.
+    async fn post_part(
+        &self,
+        action: &str,
+        token: &str,
+        fields: &[(&str, &str)],
+        target: &str,
+    ) -> Page {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", token)];
+        form.extend_from_slice(fields);
+        let request = self
+            .app
+            .client
+            .post(format!("{}{ADMIN}{action}", self.app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("hx-request", "true")
+            .header("hx-target", target)
+            .body(serde_urlencoded::to_string(&form).unwrap());
+        self.send(request).await
+    }
+
     async fn post(&self, action: &str, token: &str, fields: &[(&str, &str)]) -> Page {
         let mut form: Vec<(&str, &str)> = vec![("csrf", token)];
         form.extend_from_slice(fields);
@@ -1123,4 +1144,78 @@ async fn admins_block_target_domains_in_the_settings() {
         )
         .await;
     assert_eq!(created.status, 303);
+}
+
+#[tokio::test]
+async fn a_target_is_edited_inline_in_the_list() {
+    let app = TestApp::sqlite().await;
+    let bo = user(&app, "bo", Role::Editor).await;
+    let vi = user(&app, "vi", Role::Viewer).await;
+    let mut new = NewLink::new(Some(slug("talk")), target("https://example.org/slides"));
+    new.owner = Some("bo".into());
+    app.create_with(new).await;
+    let browser = Browser::signed_in(&app, &bo).await;
+
+    let list = browser.get("links").await;
+    assert!(
+        list.body
+            .contains("hx-get=\"/_/admin/links/talk/target-edit\"")
+    );
+    let viewer_list = Browser::signed_in(&app, &vi).await.get("links").await;
+    assert!(
+        !viewer_list.body.contains("target-edit"),
+        "no edit for a viewer"
+    );
+    assert_eq!(
+        Browser::signed_in(&app, &vi)
+            .await
+            .get_part("links/talk/target-edit", "target-talk")
+            .await
+            .status,
+        403
+    );
+
+    let form = browser
+        .get_part("links/talk/target-edit", "target-talk")
+        .await;
+    assert!(
+        form.status == 200
+            && form.body.contains("value=\"https://example.org/slides\"")
+            && !form.body.contains("<html")
+    );
+    let token = form.csrf();
+    let refused = browser
+        .post_part(
+            "links/talk/target",
+            &token,
+            &[("target", "ftp://example.org/")],
+            "target-talk",
+        )
+        .await;
+    assert_eq!(refused.status, 200, "htmx swaps only successful answers");
+    assert!(
+        refused.body.contains("invalid target")
+            && refused.body.contains("value=\"ftp://example.org/\"")
+    );
+    let saved = browser
+        .post_part(
+            "links/talk/target",
+            &token,
+            &[("target", "https://example.org/video")],
+            "target-talk",
+        )
+        .await;
+    assert_eq!(saved.status, 200);
+    assert!(saved.body.contains("https://example.org/video") && !saved.body.contains("<form"));
+    assert_eq!(
+        app.store.link(&slug("talk")).await.unwrap().target.as_str(),
+        "https://example.org/video"
+    );
+    let cancelled = browser
+        .get_part("links/talk/target-cell", "target-talk")
+        .await;
+    assert!(
+        cancelled.body.contains("https://example.org/video")
+            && cancelled.body.contains(">edit</a>")
+    );
 }

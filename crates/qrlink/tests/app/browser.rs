@@ -201,6 +201,7 @@ async fn the_flow(driver: &Path, javascript: bool) {
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("../e2e")
         .join(mode);
+    let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
     let run = Run {
         app: &app,
@@ -348,7 +349,27 @@ async fn the_flow(driver: &Path, javascript: bool) {
     run.screenshot("restored").await;
     let link = app.store.link(&slug("talk")).await.unwrap();
     assert_eq!(link.target.as_str(), "https://example.org/slides");
-    assert_eq!(app.store.history(&slug("talk")).await.unwrap().len(), 3);
+        assert_eq!(app.store.history(&slug("talk")).await.unwrap().len(), 3);
+
+    // From the list: with JavaScript the target is edited in its row; without, `edit` leads
+    // to the link's page.
+    client.goto(&run.url("links")).await.unwrap();
+    run.click("#target-talk a.edit").await;
+    if javascript {
+        run.until("the inline form", |s| s.contains("id=\"inline-target-talk\"")).await;
+        run.fill("inline-target-talk", "https://example.org/recap").await;
+        run.screenshot("inline-edit").await;
+        run.click("#target-talk button[type=submit]").await;
+        run.until("the row shows the new target", |s| {
+            s.contains("<h1>Links</h1>") && s.contains(">https://example.org/recap</span>")
+        })
+        .await;
+        let link = app.store.link(&slug("talk")).await.unwrap();
+        assert_eq!(link.target.as_str(), "https://example.org/recap");
+    } else {
+        run.until("the link page", |s| s.contains("<h1>talk")).await;
+    }
+
 
     if let Ok(dir) = std::env::var("QRLINK_SCREENSHOTS") {
         docs_screenshots(&run, Path::new(&dir), mode).await;

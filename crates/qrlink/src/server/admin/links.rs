@@ -52,6 +52,38 @@ struct Row {
     target: String,
     spark: String,
     hits_30: i64,
+    /// Whether the signed-in user may re-point it (an inline edit in the list).
+    may_change: bool,
+}
+
+impl Row {
+    fn new(link: Link, rights: &LinkRights) -> Row {
+        Row {
+            target: link.target.to_unicode_display(),
+            may_change: rights.may_change(&link),
+            spark: String::new(),
+            hits_30: 0,
+            link,
+        }
+    }
+}
+
+/// A row's target, as the list shows it.
+#[derive(askama::Template)]
+#[template(path = "admin/target_cell.html")]
+struct TargetCell<'a> {
+    c: &'a Chrome,
+    row: Row,
+}
+
+/// The inline form that re-points a link from the list (htmx's click-to-edit).
+#[derive(askama::Template)]
+#[template(path = "admin/target_edit.html")]
+struct TargetEdit<'a> {
+    c: &'a Chrome,
+    row: Row,
+    value: String,
+    error: Option<String>,
 }
 
 #[derive(askama::Template)]
@@ -118,15 +150,15 @@ pub async fn list(
     };
     let found = state.store.list_page(&link_query).await?;
     let today = qrlink_core::counts::utc_day(state.clock.now());
+    let rights = signed.user().rights();
     let mut rows = Vec::with_capacity(found.links.len());
     for link in found.links {
         let counts = state.store.daily_counts(&link.slug).await?;
         let series = chart::daily_hits(&counts, today, 30);
         rows.push(Row {
-            target: link.target.to_unicode_display(),
             spark: chart::sparkline(&series),
             hits_30: series.iter().map(|(_, hits)| hits).sum(),
-            link,
+            ..Row::new(link, &rights)
         });
     }
     let next = found.next_after.map(|after| {
@@ -805,9 +837,44 @@ pub struct TargetForm {
     confirm: String,
 }
 
+/// The inline form re-pointing a link from the list.
+pub async fn target_edit(
+    State(state): State<Arc<AppState>>,
+    Path(raw): Path<String>,
+    signed: Signed,
+) -> Result<Response, AdminError> {
+    let link = changeable(&state, &signed, &raw).await?;
+    let value = link.target.to_string();
+    let row = Row::new(link, &signed.user().rights());
+    Ok(page(&TargetEdit {
+        c: &signed.chrome,
+        row,
+        value,
+        error: None,
+    }))
+}
+
+/// A list row's target again (the inline form's Cancel).
+pub async fn target_cell(
+    State(state): State<Arc<AppState>>,
+    Path(raw): Path<String>,
+    signed: Signed,
+) -> Result<Response, AdminError> {
+    let link = state.store.link(&parse_slug(&raw)?).await?;
+    let row = Row::new(link, &signed.user().rights());
+    Ok(page(&TargetCell {
+        c: &signed.chrome,
+        row,
+    }))
+}
+
+/// Re-points a link, now or from a time on. From the list's inline form (htmx asks for the
+/// row's target cell), the answer is the cell, or the form again with the reason; htmx swaps
+/// only successful answers, so a refusal comes as 200 there.
 pub async fn set_target(
     State(state): State<Arc<AppState>>,
     Path(raw): Path<String>,
+    headers: HeaderMap,
     post: Post<TargetForm>,
 ) -> Result<Response, AdminError> {
     let Post { signed, form } = post;
@@ -837,6 +904,25 @@ pub async fn set_target(
         }
         Err(invalid) => Err(invalid.into()),
     };
+    if wants_part(&headers, &format!("target-{}", link.slug)) {
+        let rights = signed.user().rights();
+        return match outcome {
+            Ok(changed) => Ok(page(&TargetCell {
+                c: &signed.chrome,
+                row: Row::new(changed, &rights),
+            })),
+            Err(
+                error @ (qrlink_core::Error::Invalid(_)
+                | qrlink_core::Error::ConfirmationRequired(_)),
+            ) => Ok(page(&TargetEdit {
+                c: &signed.chrome,
+                row: Row::new(link, &rights),
+                value: form.target,
+                error: Some(error.to_string()),
+            })),
+            Err(error) => Err(error.into()),
+        };
+    }
     after_change(&state, &signed, link, outcome).await
 }
 

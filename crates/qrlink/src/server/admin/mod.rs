@@ -60,6 +60,8 @@ pub fn router() -> axum::Router<Arc<AppState>> {
             post(links::style).layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024)),
         )
         .route("/links/{slug}/target", post(links::set_target))
+        .route("/links/{slug}/target-edit", get(links::target_edit))
+        .route("/links/{slug}/target-cell", get(links::target_cell))
         .route("/links/{slug}/details", post(links::details))
         .route("/links/{slug}/lock", post(links::lock))
         .route("/links/{slug}/status", post(links::status))
