@@ -854,6 +854,19 @@ async fn an_editor_creates_styles_repoints_and_restores_a_link() {
         (renamed.status, renamed.location()),
         (303, "/_/admin/links/keynote")
     );
+    let later = browser
+        .submit(
+            "links/keynote",
+            "links/keynote/status",
+            &[("retired", "true"), ("at", "2027-01-01T00:00")],
+        )
+        .await;
+    assert_eq!(later.status, 303);
+    let page = browser.get("links/keynote").await;
+    assert!(
+        page.body.contains("From 2027-01-01 00:00:00 UTC: retire"),
+        "scheduled, not yet retired"
+    );
     let retired = browser
         .submit(
             "links/keynote",

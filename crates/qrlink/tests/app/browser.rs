@@ -349,15 +349,19 @@ async fn the_flow(driver: &Path, javascript: bool) {
     run.screenshot("restored").await;
     let link = app.store.link(&slug("talk")).await.unwrap();
     assert_eq!(link.target.as_str(), "https://example.org/slides");
-        assert_eq!(app.store.history(&slug("talk")).await.unwrap().len(), 3);
+    assert_eq!(app.store.history(&slug("talk")).await.unwrap().len(), 3);
 
     // From the list: with JavaScript the target is edited in its row; without, `edit` leads
     // to the link's page.
     client.goto(&run.url("links")).await.unwrap();
     run.click("#target-talk a.edit").await;
     if javascript {
-        run.until("the inline form", |s| s.contains("id=\"inline-target-talk\"")).await;
-        run.fill("inline-target-talk", "https://example.org/recap").await;
+        run.until("the inline form", |s| {
+            s.contains("id=\"inline-target-talk\"")
+        })
+        .await;
+        run.fill("inline-target-talk", "https://example.org/recap")
+            .await;
         run.screenshot("inline-edit").await;
         run.click("#target-talk button[type=submit]").await;
         run.until("the row shows the new target", |s| {
@@ -369,7 +373,6 @@ async fn the_flow(driver: &Path, javascript: bool) {
     } else {
         run.until("the link page", |s| s.contains("<h1>talk")).await;
     }
-
 
     if let Ok(dir) = std::env::var("QRLINK_SCREENSHOTS") {
         docs_screenshots(&run, Path::new(&dir), mode).await;
