@@ -82,6 +82,7 @@ conformance!(
     a_saved_style_is_kept_replaced_and_forgotten,
     a_blocked_domain_is_refused_by_every_write,
     links_are_listed_by_latest_change_a_page_at_a_time,
+    style_presets_are_named_replaced_and_deleted,
 );
 
 fn t0() -> Timestamp {
@@ -2325,4 +2326,45 @@ async fn links_are_listed_by_latest_change_a_page_at_a_time(db: &TestDatabase) {
     let found = store.list_links(&searched).await.unwrap();
     let slugs: Vec<_> = found.iter().map(|l| l.slug.to_string()).collect();
     assert_eq!(slugs, ["b", "d", "c"]);
+}
+
+async fn style_presets_are_named_replaced_and_deleted(db: &TestDatabase) {
+    let store = &db.store;
+    let brand = SavedStyle {
+        options: r##"{"dark":"#1f4e79"}"##.into(),
+        logo_png: Some(vec![1, 2, 3]),
+    };
+    let name = store
+        .save_style_preset("  Brand blue ", &brand, t0())
+        .await
+        .unwrap();
+    assert_eq!(name, "Brand blue");
+    let plain = SavedStyle {
+        options: "{}".into(),
+        logo_png: None,
+    };
+    store
+        .save_style_preset("Plain", &plain, t0())
+        .await
+        .unwrap();
+    store
+        .save_style_preset("Brand blue", &plain, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.style_presets().await.unwrap(),
+        vec![
+            ("Brand blue".to_owned(), plain.clone()),
+            ("Plain".to_owned(), plain.clone())
+        ]
+    );
+    for bad in ["", "two\nlines", &"x".repeat(61)] {
+        let refused = store.save_style_preset(bad, &brand, t0()).await;
+        assert!(
+            matches!(&refused, Err(Error::Invalid(i)) if i.field == "preset"),
+            "{bad:?}: {refused:?}"
+        );
+    }
+    store.delete_style_preset("Plain").await.unwrap();
+    assert_eq!(store.style_presets().await.unwrap().len(), 1);
 }

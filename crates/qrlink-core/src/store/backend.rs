@@ -697,6 +697,32 @@ impl Backend {
         Ok(())
     }
 
+        pub(super) async fn style_presets(&self) -> Result<Vec<(String, SavedStyle)>> {
+        let rows: Vec<(String, String, Option<Vec<u8>>)> =
+            sqlx::query_as("SELECT name, options, logo FROM style_presets ORDER BY name").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(name, options, logo_png)| (name, SavedStyle { options, logo_png })).collect())
+    }
+
+    pub(super) async fn save_style_preset(&self, name: &str, style: &SavedStyle, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO style_presets (name, options, logo, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET options = excluded.options, logo = excluded.logo,
+             updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(&style.options)
+        .bind(style.logo_png.as_deref())
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_style_preset(&self, name: &str) -> Result<()> {
+        sqlx::query("DELETE FROM style_presets WHERE name = $1").bind(name).execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub(super) async fn link_style(&self, slug: &Slug) -> Result<Option<SavedStyle>> {
         let row: Option<(String, Option<Vec<u8>>)> = sqlx::query_as(
             "SELECT st.options, st.logo FROM link_styles st JOIN slugs s ON s.link_id = st.link_id WHERE s.slug = $1",

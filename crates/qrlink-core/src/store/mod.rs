@@ -92,6 +92,11 @@ mod sqlite {
             "links_by_change",
             include_str!("../../migrations/sqlite/0012_links_by_change.sql"),
         ),
+        (
+            13,
+            "style_presets",
+            include_str!("../../migrations/sqlite/0013_style_presets.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -156,6 +161,11 @@ mod postgres {
             "links_by_change",
             include_str!("../../migrations/postgres/0012_links_by_change.sql"),
         ),
+        (
+            13,
+            "style_presets",
+            include_str!("../../migrations/postgres/0013_style_presets.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -163,7 +173,7 @@ mod postgres {
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2; PostgreSQL has no rowid tables, so it skips 6).
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
@@ -898,6 +908,35 @@ impl Store {
 
     pub async fn unblock_domain(&self, domain: &str) -> Result<()> {
         dispatch!(self.unblock_domain(domain))
+    }
+
+    /// The instance's style presets, by name.
+    pub async fn style_presets(&self) -> Result<Vec<(String, SavedStyle)>> {
+        dispatch!(self.style_presets())
+    }
+
+    /// Saves a style preset under `name` (1 to 60 characters, one line), replacing one of
+    /// that name.
+    pub async fn save_style_preset(
+        &self,
+        name: &str,
+        style: &SavedStyle,
+        now: Timestamp,
+    ) -> Result<String> {
+        let name = crate::link::parse_text("preset", name, 60, false)?;
+        if name.is_empty() {
+            return Err(crate::Error::invalid(
+                "preset",
+                "required",
+                "a preset needs a name",
+            ));
+        }
+        dispatch!(self.save_style_preset(&name, style, now))?;
+        Ok(name)
+    }
+
+    pub async fn delete_style_preset(&self, name: &str) -> Result<()> {
+        dispatch!(self.delete_style_preset(name))
     }
 
     /// The link's saved QR style, if it has one.

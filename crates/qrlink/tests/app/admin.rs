@@ -1232,3 +1232,109 @@ async fn a_target_is_edited_inline_in_the_list() {
             && cancelled.body.contains(">edit</a>")
     );
 }
+
+#[tokio::test]
+async fn an_admin_saves_a_style_preset_that_any_link_can_start_from() {
+    let app = TestApp::sqlite().await;
+    let ada = user(&app, "ada", Role::Admin).await;
+    let bo = user(&app, "bo", Role::Editor).await;
+    app.create("brand", "https://example.org/brand").await;
+    let mut new = NewLink::new(Some(slug("poster")), target("https://example.org/poster"));
+    new.owner = Some("bo".into());
+    app.create_with(new).await;
+    let admin = Browser::signed_in(&app, &ada).await;
+    let editor = Browser::signed_in(&app, &bo).await;
+    let logo = include_bytes!("../../../qrlink-qr/tests/fixtures/logo.jpg").to_vec();
+    let style = [
+        ("dark", "#1f4e79"),
+        ("shape", "rounded"),
+        ("logo_size", "15"),
+        ("preset_name", "Brand blue"),
+    ];
+
+    let token = editor.get("links/poster").await.csrf();
+    let mut as_preset = style.to_vec();
+    as_preset.push(("save", "preset"));
+    let refused = editor
+        .post_multipart("links/poster/style", &token, &as_preset, None, None)
+        .await;
+    assert_eq!(refused.status, 403, "only admins save presets");
+
+    let token = admin.get("links/brand").await.csrf();
+    let saved = admin
+        .post_multipart("links/brand/style", &token, &as_preset, Some(logo), None)
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(
+        app.store.link_style(&slug("brand")).await.unwrap(),
+        None,
+        "the link's own style is untouched"
+    );
+    assert!(admin.get("settings").await.body.contains("Brand blue"));
+
+    // The editor starts from it: the editor shows its values and logo, unsaved; saving keeps them.
+    let page = editor.get("links/poster").await;
+    assert!(
+        page.body
+            .contains("<option value=\"Brand blue\">Brand blue</option>")
+    );
+    let applied = editor
+        .post_multipart(
+            "links/poster/style",
+            &page.csrf(),
+            &[("apply_preset", "1"), ("preset", "Brand blue")],
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(applied.status, 200);
+    assert!(applied.body.contains("value=\"#1f4e79\"") && applied.body.contains("Not saved yet"));
+    assert!(
+        applied.body.contains("name=\"pending_logo\""),
+        "the preset's logo travels on"
+    );
+    let mut keep: Vec<(String, String)> = vec![
+        ("dark".into(), "#1f4e79".into()),
+        ("shape".into(), "rounded".into()),
+        ("logo_size".into(), "15".into()),
+        ("save".into(), "1".into()),
+    ];
+    let pending_start = applied.body.find("name=\"pending_logo\" value=\"").unwrap() + 27;
+    let pending_end = pending_start + applied.body[pending_start..].find('"').unwrap();
+    keep.push((
+        "pending_logo".into(),
+        applied.body[pending_start..pending_end].to_owned(),
+    ));
+    let fields: Vec<(&str, &str)> = keep.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let stored = editor
+        .post_multipart("links/poster/style", &applied.csrf(), &fields, None, None)
+        .await;
+    assert_eq!(stored.status, 303, "{}", stored.body);
+    let poster = app
+        .store
+        .link_style(&slug("poster"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(poster.options.contains("rounded") && poster.logo_png.is_some());
+
+    let missing = editor
+        .post_multipart(
+            "links/poster/style",
+            &applied.csrf(),
+            &[("apply_preset", "1"), ("preset", "Nope")],
+            None,
+            None,
+        )
+        .await;
+    assert!(missing.status == 422 && missing.body.contains("no preset named"));
+    let deleted = admin
+        .submit(
+            "settings",
+            "settings/presets/delete",
+            &[("name", "Brand blue")],
+        )
+        .await;
+    assert_eq!(deleted.status, 303);
+    assert!(app.store.style_presets().await.unwrap().is_empty());
+}

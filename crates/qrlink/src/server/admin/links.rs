@@ -330,6 +330,7 @@ struct LinkPage<'a> {
     downloads: Vec<(&'static str, String)>,
     time_zone: String,
     error: Option<String>,
+    presets: Vec<String>,
 }
 
 #[derive(askama::Template)]
@@ -401,6 +402,34 @@ impl Styling {
             .map_or(DEFAULT_LOGO_SIZE, |logo| logo.size_percent)
     }
 
+    /// A stored style (a link's or a preset's) as the editor shows it.
+    fn from_saved(saved: SavedStyle) -> Styling {
+        let options: StyleOptions = serde_json::from_str(&saved.options).unwrap_or_default();
+        let logo = saved.logo_png.map(|png| LinkLogo {
+            png,
+            size_percent: options.logo_size.unwrap_or(DEFAULT_LOGO_SIZE),
+        });
+        Styling {
+            params: tidy(options.params),
+            saved_logo: logo.is_some(),
+            logo,
+            unsaved: false,
+            pending_logo: false,
+        }
+    }
+
+    /// The style as it is stored.
+    fn to_saved(&self) -> SavedStyle {
+        let options = StyleOptions {
+            params: self.params.clone(),
+            logo_size: Some(self.logo_size()),
+        };
+        SavedStyle {
+            options: serde_json::to_string(&options).expect("style options serialise"),
+            logo_png: self.logo.as_ref().map(|logo| logo.png.clone()),
+        }
+    }
+
     fn pending_logo_base64(&self) -> Option<String> {
         let logo = self.logo.as_ref().filter(|_| self.pending_logo)?;
         Some(base64::engine::general_purpose::STANDARD.encode(&logo.png))
@@ -414,26 +443,15 @@ const MAX_STORED_LOGO: usize = 1024 * 1024;
 const DEFAULT_LOGO_SIZE: u8 = 20;
 
 async fn saved_styling(state: &AppState, link: &Link) -> Result<Styling, AdminError> {
-    let Some(saved) = state.store.link_style(&link.slug).await? else {
-        return Ok(Styling {
+    Ok(match state.store.link_style(&link.slug).await? {
+        Some(saved) => Styling::from_saved(saved),
+        None => Styling {
             params: QrParams::default(),
             logo: None,
             saved_logo: false,
             unsaved: false,
             pending_logo: false,
-        });
-    };
-    let options: StyleOptions = serde_json::from_str(&saved.options).unwrap_or_default();
-    let logo = saved.logo_png.map(|png| LinkLogo {
-        png,
-        size_percent: options.logo_size.unwrap_or(DEFAULT_LOGO_SIZE),
-    });
-    Ok(Styling {
-        params: tidy(options.params),
-        saved_logo: logo.is_some(),
-        logo,
-        unsaved: false,
-        pending_logo: false,
+        },
     })
 }
 
@@ -534,6 +552,31 @@ pub async fn style(
     let form = super::read_multipart(&signed, multipart, "logo").await?;
     let link = state.store.link(&parse_slug(&raw)?).await?;
     let saved = saved_styling(&state, &link).await?;
+    if form.field("apply_preset") == "1" {
+        // Starting from a preset: its options and logo, shown in the editor, not saved yet.
+        let name = form.field("preset");
+        let (_, preset) = state
+            .store
+            .style_presets()
+            .await?
+            .into_iter()
+            .find(|(preset, _)| preset == name)
+            .ok_or_else(|| {
+                qrlink_core::error::Invalid::new(
+                    "preset",
+                    "exists",
+                    format!("there is no preset named `{name}`"),
+                )
+            })?;
+        let preset = Styling::from_saved(preset);
+        let styling = Styling {
+            unsaved: true,
+            pending_logo: preset.logo.is_some(),
+            saved_logo: saved.saved_logo,
+            ..preset
+        };
+        return link_page(&state, &signed, link, None, styling, None, StatusCode::OK).await;
+    }
     let query = serde_urlencoded::to_string(&form.fields).unwrap_or_default();
     let params: QrParams = serde_urlencoded::from_str(&query)
         .map_err(|error| qrlink_core::error::Invalid::new("style", "format", error.to_string()))?;
@@ -598,7 +641,8 @@ pub async fn style(
         unsaved: true,
         pending_logo,
     };
-    if form.field("save") != "1" {
+    let save = form.field("save");
+    if save != "1" && save != "preset" {
         if wants_part(&headers, "qr-preview") {
             let preview = preview(&state, &link, &styling).await;
             return Ok(page(&PreviewPart {
@@ -610,7 +654,9 @@ pub async fn style(
         }
         return link_page(&state, &signed, link, None, styling, None, StatusCode::OK).await;
     }
-    if !signed.user().rights().may_change(&link) {
+    if save == "preset" {
+        signed.require_admin()?;
+    } else if !signed.user().rights().may_change(&link) {
         return Err(AdminError::Forbidden(format!(
             "you cannot change the style of `{}`",
             link.slug
@@ -626,18 +672,19 @@ pub async fn style(
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return link_page(&state, &signed, link, None, styling, Some(message), status).await;
     }
-    let options = StyleOptions {
-        params: styling.params.clone(),
-        logo_size: Some(styling.logo_size()),
-    };
-    let saved = SavedStyle {
-        options: serde_json::to_string(&options).expect("style options serialise"),
-        logo_png: styling.logo.map(|logo| logo.png),
-    };
-    state
-        .store
-        .set_link_style(&link.slug, Some(&saved), state.clock.now())
-        .await?;
+    let now = state.clock.now();
+    if save == "preset" {
+        let name = form.field("preset_name");
+        state
+            .store
+            .save_style_preset(name, &styling.to_saved(), now)
+            .await?;
+    } else {
+        state
+            .store
+            .set_link_style(&link.slug, Some(&styling.to_saved()), now)
+            .await?;
+    }
     let location = format!("{}links/{}", signed.chrome.admin, link.slug);
     if headers.contains_key("hx-request") {
         // Posted by htmx into the preview: have it load the whole page instead.
@@ -718,6 +765,13 @@ async fn link_page(
         preview,
         time_zone: instance.time_zone.iana_name().unwrap_or("UTC").to_owned(),
         error,
+        presets: state
+            .store
+            .style_presets()
+            .await?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect(),
         link: &link,
     };
     Ok(html(status, render(&page_body)))

@@ -74,6 +74,7 @@ pub fn router() -> axum::Router<Arc<AppState>> {
         .route("/settings", get(people::settings))
         .route("/settings/blocked", post(people::block_domain))
         .route("/settings/unblocked", post(people::unblock_domain))
+        .route("/settings/presets/delete", post(people::delete_preset))
         .route("/tokens", get(people::tokens).post(people::create_token))
         .route("/tokens/{id}/revoke", post(people::revoke_token))
         .fallback(|| async { AdminError::NotFound })

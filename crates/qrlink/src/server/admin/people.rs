@@ -256,6 +256,7 @@ struct SettingsPage<'a> {
     c: &'a Chrome,
     settings: Vec<Setting>,
     blocked: Vec<(String, String)>,
+    presets: Vec<String>,
 }
 
 /// The instance's settings (R-UI-2): those of the configuration, shown, and the blocklist of
@@ -325,10 +326,12 @@ pub async fn settings(
             (b.domain, format!("{when} by {}", b.added_by))
         })
         .collect();
+    let presets = state.store.style_presets().await?;
     Ok(page(&SettingsPage {
         c: &signed.chrome,
         settings,
         blocked,
+        presets: presets.into_iter().map(|(name, _)| name).collect(),
     }))
 }
 
@@ -358,5 +361,21 @@ pub async fn unblock_domain(
     let Post { signed, form } = post;
     signed.require_admin()?;
     state.store.unblock_domain(form.domain.trim()).await?;
+    Ok(see_other(&format!("{}settings", signed.chrome.admin)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PresetForm {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn delete_preset(
+    State(state): State<Arc<AppState>>,
+    post: Post<PresetForm>,
+) -> Result<Response, AdminError> {
+    let Post { signed, form } = post;
+    signed.require_admin()?;
+    state.store.delete_style_preset(&form.name).await?;
     Ok(see_other(&format!("{}settings", signed.chrome.admin)))
 }
