@@ -972,6 +972,38 @@ async fn markup_in_links_is_shown_as_text() {
             .body
             .contains("?q=%22%3E%3Cscript%3Ealert(3)%3C/script%3E")
     );
+
+    // Exports: JSON and CSV carry the title as data, intact; the static HTML pages carry
+    // nothing that opens a tag.
+    use qrlink_core::transfer::{self, ExportFormat, fallback};
+    let mut json = Vec::new();
+    transfer::export(&app.store, ExportFormat::Json, &mut json)
+        .await
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(json["links"][0]["title"], attack);
+    let mut csv = Vec::new();
+    transfer::export(&app.store, ExportFormat::Csv, &mut csv)
+        .await
+        .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    let quoted = format!("\"{}\"", attack.replace('"', "\"\""));
+    assert!(text.contains(&quoted), "one quoted CSV cell: {text}");
+    let mut files = Vec::new();
+    let mut write = |path: &str, text: &str| {
+        files.push((path.to_owned(), text.to_owned()));
+        Ok(())
+    };
+    fallback::export_static(&app.store, fallback::StaticFormat::Html, t0(), &mut write)
+        .await
+        .unwrap();
+    assert!(!files.is_empty());
+    for (path, text) in &files {
+        assert!(
+            !text.contains("<script") && !text.contains("\"><"),
+            "{path}: {text}"
+        );
+    }
 }
 
 #[tokio::test]

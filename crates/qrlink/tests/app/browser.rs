@@ -383,8 +383,21 @@ async fn the_flow(driver: &Path, javascript: bool) {
     run.until("signed out", |s| s.contains("<h1>Sign in</h1>"))
         .await;
     run.screenshot("signed-out").await;
-    client.goto(&run.url("links")).await.unwrap();
+    client.goto(&run.url("links?q=talk")).await.unwrap();
     run.until("sent to sign in", |s| s.contains("<h1>Sign in</h1>"))
+        .await;
+
+    // Signing in again, through the form, leads back to the page asked for.
+    run.fill("name", "ada").await;
+    run.fill("password", "a long passphrase for ada").await;
+    run.screenshot("sign-in").await;
+    run.click("main form button[type=submit]").await;
+    run.until("signed in again", |s| {
+        s.contains("ada (admin)") && s.contains("value=\"talk\"")
+    })
+    .await;
+    run.click("form.sign-out button").await;
+    run.until("signed out again", |s| s.contains("<h1>Sign in</h1>"))
         .await;
 
     // No page violated the CSP. As a check that reporting works at all, break the policy
