@@ -198,20 +198,24 @@ impl Backend {
                  AND lower(l.slug || chr(10) || l.title || chr(10) || l.target) LIKE $1"
             }
         };
-                // The cursor is a slug in either order: the link it names gives the keyset's place.
-        let (after, order) = match query.order {
-            LinkOrder::Slug => ("l.slug > $4", "l.slug"),
-            LinkOrder::Changed => (
+        // The cursor is a slug in either order: the link it names gives the keyset's place. As
+        // with the search, the condition is left out rather than made `$4 IS NULL OR …`, which
+        // SQLite cannot serve from the index: a later page scanned from the first.
+        let (after, order) = match (query.order, &query.after) {
+            (LinkOrder::Slug, Some(_)) => ("l.slug > $4", "l.slug"),
+            (LinkOrder::Changed, Some(_)) => (
                 "(l.updated_at, l.id) < (SELECT c.updated_at, c.id FROM links c JOIN slugs s ON s.link_id = c.id WHERE s.slug = $4)",
                 "l.updated_at DESC, l.id DESC",
             ),
+            (LinkOrder::Slug, None) => ("$4 IS NULL", "l.slug"),
+            (LinkOrder::Changed, None) => ("$4 IS NULL", "l.updated_at DESC, l.id DESC"),
         };
         let sql = format!(
             "SELECT l.id FROM links l
              WHERE {search}
                AND ($2 IS NULL OR l.status = $2)
                AND ($3 IS NULL OR EXISTS (SELECT 1 FROM link_tags t WHERE t.link_id = l.id AND t.tag = $3))
-               AND ($4 IS NULL OR {after})
+               AND {after}
                AND ($7 IS NULL OR l.owner = $7)
              ORDER BY {order}
              LIMIT $5"
