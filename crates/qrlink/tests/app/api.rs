@@ -288,7 +288,11 @@ async fn a_link_is_created_read_listed_and_changed_through_the_api() {
         })
         .await;
     let counts = writer.get("/links/keynote/counts").await;
-    assert_eq!(counts.body.as_array().map(Vec::len), Some(1), "one day, after {took:?}");
+    assert_eq!(
+        counts.body.as_array().map(Vec::len),
+        Some(1),
+        "one day, after {took:?}"
+    );
     let shown = writer.get("/links/TALK").await;
     assert_eq!(shown.body["slug"], "keynote", "an alias finds its link");
 }
