@@ -794,7 +794,7 @@ impl Backend {
     pub(super) async fn set_role(&self, user: &User, role: Role, all_links: bool) -> Result<User> {
         let mut tx = self.begin_write().await?;
         if user.role == Role::Admin && role != Role::Admin {
-            let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+            let admins: i64 = sqlx::query_scalar(COUNT_ADMINS)
                 .fetch_one(&mut *tx)
                 .await?;
             if admins <= 1 {
@@ -814,7 +814,7 @@ impl Backend {
 
     /// Whether any admin exists (one who has not yet set a password counts).
     pub(super) async fn has_admin(&self) -> Result<bool> {
-        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetch_one(&self.pool).await?;
+        let admins: i64 = sqlx::query_scalar(COUNT_ADMINS).fetch_one(&self.pool).await?;
         Ok(admins > 0)
     }
 
@@ -876,7 +876,7 @@ impl Backend {
         let user_id = match user_id {
             Some(id) => id,
             None => {
-                let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+                let admins: i64 = sqlx::query_scalar(COUNT_ADMINS)
                     .fetch_one(&mut *tx)
                     .await?;
                 if admins > 0 {
@@ -1563,6 +1563,8 @@ async fn load_link(conn: &mut Conn, id: LinkId) -> Result<Link> {
             .await?;
     link_from_row(&row, tags, aliases, schedule)
 }
+
+const COUNT_ADMINS: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin'";
 
 /// The columns [`user_from_row`] reads, from `users u`, named apart from any joined table's.
 const USER_COLUMNS: &str = "u.id AS user_id, u.name AS user_name, u.role AS user_role, \

@@ -243,7 +243,7 @@ pub async fn create(
 ) -> Result<Response, AdminError> {
     let Post { signed, form } = post;
     require_create(&signed)?;
-    let checked = (|| {
+    let created = async {
         let mut new = NewLink::new(
             optional(&form.slug).map(Slug::parse).transpose()?,
             TargetUrl::parse(form.target.trim(), &state.settings.instance.policy)?,
@@ -252,17 +252,10 @@ pub async fn create(
         new.notes = parse_text("notes", &form.notes, MAX_NOTES, true)?;
         new.tags = tags(&form.tags)?;
         new.owner = Some(signed.user().name.clone());
-        Ok::<_, qrlink_core::error::Invalid>(new)
-    })();
-    let created = match checked {
-        Ok(new) => {
-            state
-                .store
-                .create_link(&new, &signed.actor(), state.clock.now())
-                .await
-        }
-        Err(invalid) => Err(invalid.into()),
-    };
+        let now = state.clock.now();
+        state.store.create_link(&new, &signed.actor(), now).await
+    }
+    .await;
     match created {
         Ok(link) => Ok(see_other(&format!(
             "{}links/{}",
@@ -934,30 +927,23 @@ pub async fn set_target(
     let Post { signed, form } = post;
     let link = changeable(&state, &signed, &raw).await?;
     let instance = &state.settings.instance;
-    let checked = (|| {
+    let outcome = async {
         let target = TargetUrl::parse(form.target.trim(), &instance.policy)?;
         let at = optional(&form.at)
             .map(|at| parse_instant(at, &instance.time_zone))
             .transpose()?;
         let reason = parse_text("reason", &form.reason, MAX_REASON, false)?;
-        Ok::<_, qrlink_core::error::Invalid>((target, at, reason))
-    })();
-    let outcome = match checked {
-        Ok((target, at, reason)) => {
-            let change = TargetChange {
-                slug: &link.slug,
-                target: &target,
-                at,
-                reason: optional(&reason),
-                confirm: confirmed(&link, &form.confirm),
-            };
-            state
-                .store
-                .set_target(change, &signed.actor(), state.clock.now())
-                .await
-        }
-        Err(invalid) => Err(invalid.into()),
-    };
+        let change = TargetChange {
+            slug: &link.slug,
+            target: &target,
+            at,
+            reason: optional(&reason),
+            confirm: confirmed(&link, &form.confirm),
+        };
+        let now = state.clock.now();
+        state.store.set_target(change, &signed.actor(), now).await
+    }
+    .await;
     if wants_part(&headers, &format!("target-{}", link.slug)) {
         let rights = signed.user().rights();
         return match outcome {
@@ -997,23 +983,20 @@ pub async fn details(
 ) -> Result<Response, AdminError> {
     let Post { signed, form } = post;
     let link = changeable(&state, &signed, &raw).await?;
-    let checked = (|| {
-        Ok::<_, qrlink_core::error::Invalid>(LinkDetails {
+    let outcome = async {
+        let details = LinkDetails {
             title: Some(parse_text("title", &form.title, MAX_TITLE, false)?),
             notes: Some(parse_text("notes", &form.notes, MAX_NOTES, true)?),
             tags: Some(tags(&form.tags)?),
             ..LinkDetails::default()
-        })
-    })();
-    let outcome = match checked {
-        Ok(details) => {
-            state
-                .store
-                .update_details(&link.slug, &details, &signed.actor(), state.clock.now())
-                .await
-        }
-        Err(invalid) => Err(invalid.into()),
-    };
+        };
+        let now = state.clock.now();
+        state
+            .store
+            .update_details(&link.slug, &details, &signed.actor(), now)
+            .await
+    }
+    .await;
     after_change(&state, &signed, link, outcome).await
 }
 
@@ -1053,23 +1036,20 @@ pub async fn status(
     let Post { signed, form } = post;
     let link = changeable(&state, &signed, &raw).await?;
     let now = state.clock.now();
-    let outcome = if form.retired {
-        match optional(&form.at)
-            .map(|at| parse_instant(at, &state.settings.instance.time_zone))
-            .transpose()
-        {
-            Ok(at) => {
-                let confirm = confirmed(&link, &form.confirm);
-                state
-                    .store
-                    .retire(&link.slug, at, confirm, &signed.actor(), now)
-                    .await
-            }
-            Err(invalid) => Err(invalid.into()),
+    let outcome = async {
+        if !form.retired {
+            return state.store.unretire(&link.slug, &signed.actor(), now).await;
         }
-    } else {
-        state.store.unretire(&link.slug, &signed.actor(), now).await
-    };
+        let at = optional(&form.at)
+            .map(|at| parse_instant(at, &state.settings.instance.time_zone))
+            .transpose()?;
+        let confirm = confirmed(&link, &form.confirm);
+        state
+            .store
+            .retire(&link.slug, at, confirm, &signed.actor(), now)
+            .await
+    }
+    .await;
     after_change(&state, &signed, link, outcome).await
 }
 
@@ -1086,15 +1066,15 @@ pub async fn rename(
 ) -> Result<Response, AdminError> {
     let Post { signed, form } = post;
     let link = changeable(&state, &signed, &raw).await?;
-    let outcome = match Slug::parse(form.slug.trim()) {
-        Ok(new) => {
-            state
-                .store
-                .rename(&link.slug, &new, &signed.actor(), state.clock.now())
-                .await
-        }
-        Err(invalid) => Err(invalid.into()),
-    };
+    let outcome = async {
+        let new = Slug::parse(form.slug.trim())?;
+        let now = state.clock.now();
+        state
+            .store
+            .rename(&link.slug, &new, &signed.actor(), now)
+            .await
+    }
+    .await;
     after_change(&state, &signed, link, outcome).await
 }
 
