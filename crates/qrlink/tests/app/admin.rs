@@ -720,25 +720,10 @@ async fn an_editor_creates_styles_repoints_and_restores_a_link() {
             download.header("content-disposition"),
             format!("attachment; filename=\"talk.{format}\"")
         );
-        let url = format!("{}{ADMIN}links/talk/qr?format={format}", app.base);
-        let cookie = format!(
-            "__Host-qrlink-session={}",
-            browser.cookie("__Host-qrlink-session").unwrap()
-        );
-        let bytes = app
-            .client
-            .get(url)
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        match format {
-            "png" => qrlink_qr::verify_png(&bytes, "HTTPS://GO.EXAMPLE.ORG/TALK", false).unwrap(),
-            _ => qrlink_qr::verify_svg(&bytes, "HTTPS://GO.EXAMPLE.ORG/TALK", false).unwrap(),
-        }
+        let session = browser.cookie("__Host-qrlink-session").unwrap();
+        let path = format!("{ADMIN}links/talk/qr?format={format}");
+        let bytes = app.download(&path, &session).await;
+        assert_decodes(format, &bytes, "HTTPS://GO.EXAMPLE.ORG/TALK");
         if format == "svg" {
             let svg = String::from_utf8(bytes.to_vec()).unwrap();
             assert!(

@@ -311,23 +311,8 @@ async fn the_flow(driver: &Path, javascript: bool) {
             .await
             .unwrap();
         let href = link.attr("href").await.unwrap().unwrap();
-        let bytes = app
-            .client
-            .get(format!("{}{href}", app.base))
-            .header(
-                "cookie",
-                format!("__Host-qrlink-session={}", session.value()),
-            )
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        match format {
-            "PNG" => qrlink_qr::verify_png(&bytes, "HTTPS://GO.EXAMPLE.ORG/TALK", false).unwrap(),
-            _ => qrlink_qr::verify_svg(&bytes, "HTTPS://GO.EXAMPLE.ORG/TALK", false).unwrap(),
-        }
+        let bytes = app.download(&href, session.value()).await;
+        assert_decodes(format, &bytes, "HTTPS://GO.EXAMPLE.ORG/TALK");
     }
 
     // Re-point it, then restore the first target from history.

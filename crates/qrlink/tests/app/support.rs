@@ -187,6 +187,19 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The bytes of an admin download, fetched over HTTP with a session cookie.
+    pub async fn download(&self, path: &str, session: &str) -> Vec<u8> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", format!("__Host-qrlink-session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.bytes().await.unwrap().to_vec()
+    }
+
     /// Polls `condition` for up to 30 seconds; returns how long it took. Never a fixed sleep.
     pub async fn eventually<F, Fut>(&self, what: &str, condition: F) -> Duration
     where
@@ -363,4 +376,13 @@ pub async fn run_qrlink(args: &[&str]) -> (bool, String, String) {
         String::from_utf8(output.stdout).unwrap(),
         String::from_utf8(output.stderr).unwrap(),
     )
+}
+
+/// Decodes a PNG or SVG code with the independent decoder and checks the text it carries.
+pub fn assert_decodes(format: &str, bytes: &[u8], text: &str) {
+    match format.to_ascii_lowercase().as_str() {
+        "png" => qrlink_qr::verify_png(bytes, text, false).unwrap(),
+        "svg" => qrlink_qr::verify_svg(bytes, text, false).unwrap(),
+        other => panic!("no decoder here for {other}"),
+    }
 }
