@@ -2368,3 +2368,35 @@ async fn style_presets_are_named_replaced_and_deleted(db: &TestDatabase) {
     store.delete_style_preset("Plain").await.unwrap();
     assert_eq!(store.style_presets().await.unwrap().len(), 1);
 }
+
+/// Migration 14 rebuilds SQLite's count log keyed by link: counts logged before it are kept,
+/// and read and folded as before.
+#[tokio::test]
+async fn sqlite_counts_logged_before_the_log_was_rebuilt_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect_lazy(StoreLocation::SqliteDir(dir.path())).unwrap();
+    store.migrate_up_to(13).await.unwrap();
+    let link = create(&store, "talk", "https://example.org/talk").await;
+    let old = rusqlite::Connection::open(dir.path().join("qrlink.db")).unwrap();
+    for hits in [3, 4] {
+        old.execute(
+            "INSERT INTO count_log (link_id, day, hits, head_hits, bot_hits) VALUES (?1, '2026-06-01', ?2, 1, 0)",
+            rusqlite::params![link.id.0, hits],
+        )
+        .unwrap();
+    }
+    drop(old);
+    store.migrate().await.unwrap();
+    let expected = vec![DailyCount {
+        link_id: link.id,
+        day: "2026-06-01".parse().unwrap(),
+        counts: Counts {
+            hits: 7,
+            head_hits: 2,
+            bot_hits: 0,
+        },
+    }];
+    assert_eq!(store.daily_counts(&slug("talk")).await.unwrap(), expected);
+    assert_eq!(store.fold_counts().await.unwrap(), 2);
+    assert_eq!(store.daily_counts(&slug("talk")).await.unwrap(), expected);
+}

@@ -100,6 +100,11 @@ impl Backend {
     }
 
     pub(super) async fn migrate(&self) -> Result<()> {
+        self.migrate_up_to(SCHEMA_VERSION).await
+    }
+
+    /// Applies the migrations up to `last` (tests use it to build an older schema).
+    pub(super) async fn migrate_up_to(&self, last: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
         // Plain strings run as simple queries, which may hold several statements.
         (&mut *tx)
@@ -114,7 +119,7 @@ impl Backend {
             return Err(Error::SchemaTooNew { found: current, known: SCHEMA_VERSION });
         }
         for &(version, name, sql) in MIGRATIONS {
-            if version <= current {
+            if version <= current || version > last {
                 continue;
             }
             tracing::info!(version, name, "applying migration");
@@ -317,37 +322,54 @@ impl Backend {
     /// or left for next time, never lost; SQLite has no concurrent writer while the lock is held.
     pub(super) async fn fold_counts(&self) -> Result<u64> {
         let mut total = 0;
-        loop {
-            let folded = self.fold_count_chunk().await?;
+        let mut from = Some(i64::MIN);
+        while let Some(start) = from {
+            let (folded, next) = self.fold_count_chunk(start).await?;
             total += folded;
-            if folded < FOLD_CHUNK as u64 {
-                return Ok(total);
-            }
+            from = next;
         }
+        Ok(total)
     }
 
-    async fn fold_count_chunk(&self) -> Result<u64> {
+    /// Folds one chunk; returns the log rows it folded and where the next chunk starts, if
+    /// there is one. SQLite takes the links from `from` on, up to about [`FOLD_CHUNK`] log
+    /// rows (its log is keyed by link, so the chunk's upserts and deletes stay within one
+    /// range of pages); PostgreSQL takes the oldest log rows.
+    async fn fold_count_chunk(&self, from: i64) -> Result<(u64, Option<i64>)> {
         const ADD: &str = "ON CONFLICT (link_id, day) DO UPDATE SET hits = daily_counts.hits + excluded.hits,
                head_hits = daily_counts.head_hits + excluded.head_hits,
                bot_hits = daily_counts.bot_hits + excluded.bot_hits";
         let mut tx = self.begin_write().await?;
         let folded = match DIALECT {
             Dialect::Sqlite => {
-                let last: Option<i64> =
-                    sqlx::query_scalar("SELECT MAX(id) FROM (SELECT id FROM count_log ORDER BY id LIMIT $1)")
-                        .bind(FOLD_CHUNK)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let Some(last) = last else { return Ok(0) };
+                // The chunk ends before the link of the FOLD_CHUNK-th row from `from` on, or
+                // takes the rest (no link has the id i64::MAX); the next starts there.
+                let boundary: Option<i64> = sqlx::query_scalar(
+                    "SELECT link_id FROM count_log WHERE link_id >= $1 ORDER BY link_id LIMIT 1 OFFSET $2",
+                )
+                .bind(from)
+                .bind(FOLD_CHUNK)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let end = boundary.map(|b| b.max(from.saturating_add(1)));
+                let until = end.unwrap_or(i64::MAX);
                 sqlx::query(&format!(
                     "INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits)
                      SELECT link_id, day, SUM(hits), SUM(head_hits), SUM(bot_hits) FROM count_log
-                     WHERE id <= $1 GROUP BY link_id, day ORDER BY link_id, day {ADD}"
+                     WHERE link_id >= $1 AND link_id < $2 GROUP BY link_id, day ORDER BY link_id, day {ADD}"
                 ))
-                .bind(last)
+                .bind(from)
+                .bind(until)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("DELETE FROM count_log WHERE id <= $1").bind(last).execute(&mut *tx).await?.rows_affected()
+                let folded = sqlx::query("DELETE FROM count_log WHERE link_id >= $1 AND link_id < $2")
+                    .bind(from)
+                    .bind(until)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                return Ok((folded, end));
             }
             Dialect::Postgres => {
                 let folded: i64 = sqlx::query_scalar(&format!(
@@ -369,7 +391,8 @@ impl Backend {
             }
         };
         tx.commit().await?;
-        Ok(folded)
+        let more = folded >= FOLD_CHUNK as u64;
+        Ok((folded, more.then_some(from)))
     }
 
     pub(super) async fn daily_counts(&self, slug: &Slug) -> Result<Vec<DailyCount>> {
