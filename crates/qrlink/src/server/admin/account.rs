@@ -12,8 +12,8 @@ use qrlink_core::accounts::{
 use serde::Deserialize;
 
 use super::{
-    AdminError, Chrome, Post, SESSION_COOKIE, SIGN_IN_COOKIE, cookie, html, read_form, same_secret,
-    see_other, set_cookie,
+    AdminError, Chrome, Post, SESSION_COOKIE, SIGN_IN_COOKIE, cookie, html, parse_form, read_form,
+    same_secret, see_other, set_cookie,
 };
 use crate::server::AppState;
 use crate::server::pages::render;
@@ -90,41 +90,37 @@ pub struct SignInForm {
     next: Option<String>,
 }
 
-pub async fn sign_in(State(state): State<Arc<AppState>>, request: Request) -> Response {
+pub async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, AdminError> {
     let chrome = Chrome::new(&state, None);
     let (parts, body) = request.into_parts();
-    let form: SignInForm = match read_form(body)
-        .await
-        .and_then(|bytes| serde_urlencoded::from_bytes(&bytes).map_err(|_| AdminError::Csrf))
-    {
-        Ok(form) => form,
-        Err(error) => return axum::response::IntoResponse::into_response(error),
-    };
+    let form: SignInForm = parse_form(&read_form(body).await?)?;
     let paired = cookie(&parts.headers, SIGN_IN_COOKIE).unwrap_or_default();
     if !same_secret(&form.csrf, paired) {
-        return axum::response::IntoResponse::into_response(AdminError::Csrf);
+        return Err(AdminError::Csrf);
     }
     let next = safe_next(&chrome, form.next.as_deref());
     let name = parse_user_name(&form.name).unwrap_or_default();
     let now = state.clock.now();
     let refused =
         |message: String, status| sign_in_form(&chrome, &next, &name, Some(message), status);
-    let user = match state.store.sign_in(&name, &form.password, now).await {
-        Ok(SignIn::Accepted(user)) => user,
-        Ok(SignIn::Refused) => {
-            return refused(
+    let user = match state.store.sign_in(&name, &form.password, now).await? {
+        SignIn::Accepted(user) => user,
+        SignIn::Refused => {
+            return Ok(refused(
                 "Wrong name or password.".into(),
                 StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            ));
         }
-        Ok(SignIn::Blocked { until }) => {
+        SignIn::Blocked { until } => {
             let seconds = (until - now).as_secs().max(1);
-            return refused(
+            return Ok(refused(
                 format!("Too many failed attempts for this account; try again in {seconds} s."),
                 StatusCode::TOO_MANY_REQUESTS,
-            );
+            ));
         }
-        Err(error) => return axum::response::IntoResponse::into_response(AdminError::from(error)),
     };
     start_session(&state, &user, &next).await
 }
@@ -134,41 +130,37 @@ async fn start_session(
     state: &AppState,
     user: &qrlink_core::accounts::User,
     next: &str,
-) -> Response {
+) -> Result<Response, AdminError> {
     let now = state.clock.now();
-    match state
+    let (secret, _) = state
         .store
         .create_session(user, state.settings.sessions, now)
-        .await
-    {
-        Ok((secret, _)) => {
-            let mut response = see_other(next);
-            let headers = response.headers_mut();
-            headers.append(
-                header::SET_COOKIE,
-                set_cookie(SESSION_COOKIE, secret.expose(), None),
-            );
-            headers.append(header::SET_COOKIE, set_cookie(SIGN_IN_COOKIE, "", Some(0)));
-            response
-        }
-        Err(error) => axum::response::IntoResponse::into_response(AdminError::from(error)),
-    }
+        .await?;
+    let mut response = see_other(next);
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, secret.expose(), None),
+    );
+    headers.append(header::SET_COOKIE, set_cookie(SIGN_IN_COOKIE, "", Some(0)));
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]
 pub struct Empty {}
 
 /// Deletes the session on the server (every replica refuses it at once) and the cookie.
-pub async fn sign_out(State(state): State<Arc<AppState>>, post: Post<Empty>) -> Response {
+pub async fn sign_out(
+    State(state): State<Arc<AppState>>,
+    post: Post<Empty>,
+) -> Result<Response, AdminError> {
     let Post { signed, .. } = post;
-    if let Err(error) = state.store.delete_session(&signed.secret).await {
-        return axum::response::IntoResponse::into_response(AdminError::from(error));
-    }
+    state.store.delete_session(&signed.secret).await?;
     let mut response = see_other(&format!("{}sign-in", signed.chrome.admin));
     response
         .headers_mut()
         .insert(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0)));
-    response
+    Ok(response)
 }
 
 #[derive(askama::Template)]
@@ -266,8 +258,7 @@ pub async fn set_password(
     request: Request,
 ) -> Result<Response, AdminError> {
     let secret = link_secret(&secret)?;
-    let form: PasswordForm = serde_urlencoded::from_bytes(&read_form(request.into_body()).await?)
-        .map_err(|_| AdminError::Csrf)?;
+    let form: PasswordForm = parse_form(&read_form(request.into_body()).await?)?;
     if !same_secret(&form.csrf, secret.expose()) {
         return Err(AdminError::Csrf);
     }
@@ -314,5 +305,5 @@ pub async fn set_password(
         .use_password_link(&secret, name.as_deref(), &hash, now)
         .await?;
     let chrome = Chrome::new(&state, None);
-    Ok(start_session(&state, &user, &format!("{}links", chrome.admin)).await)
+    start_session(&state, &user, &format!("{}links", chrome.admin)).await
 }

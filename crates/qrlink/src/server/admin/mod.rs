@@ -242,15 +242,19 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for Post<T> {
         let (mut parts, body) = request.into_parts();
         let signed = Signed::from_request_parts(&mut parts, state).await?;
         let bytes = read_form(body).await?;
-        let sent: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| AdminError::Csrf)?;
+        let sent: CsrfField = parse_form(&bytes)?;
         if !same_secret(&sent.csrf, &signed.session.csrf_token) {
             return Err(AdminError::Csrf);
         }
-        let form = serde_urlencoded::from_bytes(&bytes).map_err(|error| {
-            AdminError::Invalid(Invalid::new("form", "format", error.to_string()))
-        })?;
+        let form = parse_form(&bytes)?;
         Ok(Post { signed, form })
     }
+}
+
+/// An `application/x-www-form-urlencoded` form's fields, or which rule it broke.
+fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|error| AdminError::Invalid(Invalid::new("form", "format", error.to_string())))
 }
 
 async fn read_form(body: axum::body::Body) -> Result<axum::body::Bytes, AdminError> {
