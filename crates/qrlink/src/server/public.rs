@@ -43,6 +43,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(super::assets::admin_css),
         )
         .nest(&format!("{prefix}_/api/v1"), super::api::router(&state))
+        // A nested router answers `/_/admin` but not `/_/admin/`.
+        .route(&format!("{prefix}_/admin/"), get(super::admin::home))
         .nest(
             &format!("{prefix}_/admin"),
             super::admin::router().layer(axum::middleware::from_fn_with_state(

@@ -292,6 +292,18 @@ async fn signing_in_and_out_and_sessions_that_end() {
     user(&app, "ada", Role::Admin).await;
     let browser = Browser::new(&app);
 
+    for root in ["/_/admin", "/_/admin/"] {
+        let response = app.get(root).await;
+        let status = response.status();
+        assert_eq!(
+            response
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap()),
+            Some("/_/admin/links"),
+            "{root}: {status}"
+        );
+    }
     let away = browser.get("links?q=talk").await;
     assert_eq!(away.status, 303);
     assert_eq!(

@@ -40,7 +40,7 @@ const FORM_LIMIT: usize = 64 * 1024;
 
 pub fn router() -> axum::Router<Arc<AppState>> {
     axum::Router::new()
-        .route("/", get(|| async { Redirect::to("links") }))
+        .route("/", get(home))
         .route(
             "/sign-in",
             get(account::sign_in_page).post(account::sign_in),
@@ -78,6 +78,12 @@ pub fn router() -> axum::Router<Arc<AppState>> {
         .route("/tokens", get(people::tokens).post(people::create_token))
         .route("/tokens/{id}/revoke", post(people::revoke_token))
         .fallback(|| async { AdminError::NotFound })
+}
+
+/// `/_/admin` and `/_/admin/` lead to the links (an absolute path: a relative one would
+/// resolve differently from the two).
+pub async fn home(State(state): State<Arc<AppState>>) -> Redirect {
+    Redirect::to(&format!("{}links", Chrome::new(&state, None).admin))
 }
 
 /// Refuses unsafe requests from other sites (R-SEC-3) and sets the admin CSP (R-UI-1).
