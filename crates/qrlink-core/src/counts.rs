@@ -28,7 +28,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, other: Counts) {
+    pub(crate) fn add(&mut self, other: Counts) {
         self.hits += other.hits;
         self.head_hits += other.head_hits;
         self.bot_hits += other.bot_hits;
@@ -60,6 +60,58 @@ impl DailyCount {
             counts.bot_hits,
         )
     }
+}
+
+/// Links per bucket of the packed count log (SQLite): a flush writes one row per bucket it
+/// hit, and a read decodes its link's bucket only.
+pub(crate) const PACK_BUCKET_BITS: u32 = 12;
+/// Bytes per packed count: link (8), day number (4), hits, head hits, bot hits (4 each).
+const PACKED: usize = 24;
+
+/// The packed log's bucket of a link.
+pub(crate) fn pack_bucket(link_id: LinkId) -> i64 {
+    link_id.0 >> PACK_BUCKET_BITS
+}
+
+/// Packs counts of one bucket, sorted by link and day, into fixed-width little-endian
+/// records. A count above `u32::MAX` in one flush (impossible at any real rate) saturates.
+pub(crate) fn pack(counts: &[DailyCount]) -> Vec<u8> {
+    let mut sorted: Vec<&DailyCount> = counts.iter().collect();
+    sorted.sort_unstable_by_key(|count| (count.link_id.0, count.day));
+    let mut bytes = Vec::with_capacity(sorted.len() * PACKED);
+    for count in sorted {
+        let day = i32::try_from(number_of_day(count.day)).unwrap_or(i32::MAX);
+        bytes.extend_from_slice(&count.link_id.0.to_le_bytes());
+        bytes.extend_from_slice(&day.to_le_bytes());
+        for value in [
+            count.counts.hits,
+            count.counts.head_hits,
+            count.counts.bot_hits,
+        ] {
+            bytes.extend_from_slice(
+                &u32::try_from(value.max(0))
+                    .unwrap_or(u32::MAX)
+                    .to_le_bytes(),
+            );
+        }
+    }
+    bytes
+}
+
+/// The counts of packed records; a trailing partial record is ignored.
+pub(crate) fn unpack(bytes: &[u8]) -> impl Iterator<Item = DailyCount> + '_ {
+    bytes.chunks_exact(PACKED).map(|record| {
+        let int = |at: usize| u32::from_le_bytes(record[at..at + 4].try_into().expect("4 bytes"));
+        DailyCount {
+            link_id: LinkId(i64::from_le_bytes(record[..8].try_into().expect("8 bytes"))),
+            day: day_of_number(i64::from(int(8) as i32)),
+            counts: Counts {
+                hits: i64::from(int(12)),
+                head_hits: i64::from(int(16)),
+                bot_hits: i64::from(int(20)),
+            },
+        }
+    })
 }
 
 const SHARDS: usize = 16;
@@ -160,6 +212,38 @@ pub fn utc_day(at: Timestamp) -> Date {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn packed_counts_read_back_sorted() {
+        let count = |link: i64, day: &str, hits: i64| DailyCount {
+            link_id: LinkId(link),
+            day: day.parse().unwrap(),
+            counts: Counts {
+                hits,
+                head_hits: 2,
+                bot_hits: 3,
+            },
+        };
+        let counts = [
+            count(9, "2026-06-02", 1),
+            count(4, "2026-06-01", 5_000_000_000),
+            count(9, "1999-12-31", 7),
+        ];
+        let packed = pack(&counts);
+        assert_eq!(packed.len(), 3 * 24);
+        let back: Vec<DailyCount> = unpack(&packed).collect();
+        assert_eq!(
+            back,
+            [
+                count(4, "2026-06-01", i64::from(u32::MAX)),
+                count(9, "1999-12-31", 7),
+                count(9, "2026-06-02", 1),
+            ],
+            "sorted by link and day; an impossible count saturates"
+        );
+        assert_eq!(pack_bucket(LinkId(4095)), 0);
+        assert_eq!(pack_bucket(LinkId(4096)), 1);
+    }
+
     use super::*;
 
     #[test]

@@ -16,13 +16,14 @@ use crate::accounts::{
     Caller, NewToken, PASSWORD_LINK_LIFETIME, PasswordHash, PasswordLinkFor, PasswordLinkSecret,
     Role, Session, SessionSecret, SessionTimeouts, SignIn, TokenInfo, TokenSecret, User,
 };
-use crate::counts::DailyCount;
+use crate::counts::{DailyCount, pack, pack_bucket};
 use crate::error::Result;
 use crate::link::{Actor, HistoryEntry, Link, LinkDetails, LinkId, LinkStatus, NewLink};
 use crate::slug::Slug;
 use crate::table::RoutedLink;
 use crate::target::{TargetPolicy, TargetUrl};
 use crate::transfer::{ImportRow, LinkRecord};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dialect {
@@ -102,6 +103,11 @@ mod sqlite {
             "count_log_by_link",
             include_str!("../../migrations/sqlite/0014_count_log_by_link.sql"),
         ),
+        (
+            15,
+            "count_packs",
+            include_str!("../../migrations/sqlite/0015_count_packs.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -177,8 +183,9 @@ mod postgres {
 
 /// The highest schema version this binary knows; a database beyond it is refused.
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
-/// no notifications, so it skips version 2; PostgreSQL has no rowid tables, so it skips 6 and 14).
-pub const SCHEMA_VERSION: i64 = 14;
+/// no notifications, so it skips version 2; PostgreSQL skips 6, 14 and 15, SQLite's layouts of
+/// the counts).
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
@@ -893,11 +900,18 @@ impl Store {
             // SQLite unpacks column by column cost several, on the cores serving redirects.
             Store::Sqlite(backend) if !batch.is_empty() => {
                 let file = backend.pool.connect_options().get_filename().to_owned();
-                let mut rows: Vec<_> = batch.iter().map(DailyCount::row).collect();
-                // In key order, the inserts walk the log's B-tree once from left to right
-                // instead of rewriting pages all over it.
-                rows.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-                tokio::task::spawn_blocking(move || append_sqlite_counts(&file, &rows))
+                let mut buckets: BTreeMap<i64, Vec<DailyCount>> = BTreeMap::new();
+                for count in batch {
+                    buckets
+                        .entry(pack_bucket(count.link_id))
+                        .or_default()
+                        .push(*count);
+                }
+                let packs: Vec<(i64, Vec<u8>)> = buckets
+                    .into_iter()
+                    .map(|(bucket, counts)| (bucket, pack(&counts)))
+                    .collect();
+                tokio::task::spawn_blocking(move || append_sqlite_counts(&file, &packs))
                     .await
                     .expect("the count writer never panics")
             }
@@ -1043,20 +1057,22 @@ pub enum Edit {
     },
 }
 
-/// Appends counts to the SQLite count log in one immediate transaction, with the durability
-/// every other write has (WAL, `synchronous=FULL`).
-fn append_sqlite_counts(file: &Path, rows: &[(i64, String, i64, i64, i64)]) -> Result<()> {
+/// Appends packed counts to SQLite's count log, a row per bucket, in one immediate
+/// transaction with the durability every other write has (WAL, `synchronous=FULL`). `seq`
+/// only keeps this flush's rows apart from earlier ones: a clash fails the flush, whose counts
+/// go back into memory for the next one.
+fn append_sqlite_counts(file: &Path, packs: &[(i64, Vec<u8>)]) -> Result<()> {
     let mut connection = rusqlite::Connection::open(file)?;
     connection.busy_timeout(Duration::from_secs(10))?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     {
-        let mut insert = transaction.prepare(
-            "INSERT INTO count_log (link_id, day, hits, head_hits, bot_hits) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for (link, day, hits, head_hits, bot_hits) in rows {
-            insert.execute(rusqlite::params![link, day, hits, head_hits, bot_hits])?;
+        let seq: i64 = rand::random::<i64>() & i64::MAX;
+        let mut insert = transaction
+            .prepare("INSERT INTO count_packs (bucket, seq, data) VALUES (?1, ?2, ?3)")?;
+        for (bucket, data) in packs {
+            insert.execute(rusqlite::params![bucket, seq, data])?;
         }
     }
     transaction.commit()?;

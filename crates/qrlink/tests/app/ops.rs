@@ -113,10 +113,12 @@ async fn the_server_folds_its_count_log_into_daily_totals() {
                     .fetch_one(&pool)
                     .await
                     .unwrap();
-            let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM count_log")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+            let logged: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM count_log) + (SELECT COUNT(*) FROM count_packs)",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
             folded == Some(25) && logged == 0
         })
         .await;
