@@ -10,17 +10,11 @@ pub const HTMX_PATH: &str = "_/assets/htmx-2.0.11.min.js";
 const HTMX: &[u8] = include_bytes!("../../../../vendor/htmx/htmx.min.js");
 
 pub async fn htmx() -> Response {
-    let mut response = HTMX.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    response
+    asset(
+        HTMX,
+        "text/javascript; charset=utf-8",
+        "public, max-age=31536000, immutable",
+    )
 }
 
 /// The admin's stylesheet, ours. Its name does not change between versions, so browsers check
@@ -29,15 +23,17 @@ pub const ADMIN_CSS_PATH: &str = "_/assets/admin.css";
 const ADMIN_CSS: &str = include_str!("../../assets/admin.css");
 
 pub async fn admin_css() -> Response {
-    let mut response = ADMIN_CSS.into_response();
+    asset(
+        ADMIN_CSS.as_bytes(),
+        "text/css; charset=utf-8",
+        "public, max-age=300",
+    )
+}
+
+fn asset(body: &'static [u8], content_type: &'static str, cache: &'static str) -> Response {
+    let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
