@@ -829,11 +829,7 @@ impl Backend {
 
     pub(super) async fn set_link_style(&self, slug: &Slug, style: Option<&SavedStyle>, now: Timestamp) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let id: i64 = sqlx::query_scalar("SELECT link_id FROM slugs WHERE slug = $1")
-            .bind(slug.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::NotFound(slug.clone()))?;
+        let id = resolve(&mut tx, slug).await?.0;
         match style {
             Some(style) => {
                 sqlx::query(
@@ -897,7 +893,7 @@ impl Backend {
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
+        end_sessions(&mut tx, user.id).await?;
         tx.commit().await?;
         Ok(User { role, all_links, ..user.clone() })
     }
@@ -988,7 +984,7 @@ impl Backend {
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        end_sessions(&mut tx, user_id).await?;
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")).bind(user_id).fetch_one(&mut *tx).await?;
         let user = user_from_row(&row)?;
         tx.commit().await?;
@@ -1236,7 +1232,8 @@ impl Backend {
 
     /// Ends every session of a user (a password reset, a role change).
     pub(super) async fn delete_sessions_of(&self, user_id: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&self.pool).await?.rows_affected())
+        let mut conn = self.pool.acquire().await?;
+        end_sessions(&mut conn, user_id).await
     }
 
     /// The caller a token stands for, if it is known, unrevoked and unexpired. Records the
@@ -1441,6 +1438,13 @@ async fn edit_in(tx: &mut Tx, edit: &Edit, actor: &Actor, now: Timestamp, reason
 }
 
 /// Resolves a current slug or an alias to its link.
+/// Ends every session of a user (sign-out everywhere, a new password, a new role); returns
+/// how many there were.
+async fn end_sessions(conn: &mut Conn, user_id: i64) -> Result<u64> {
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
+    Ok(ended.rows_affected())
+}
+
 async fn resolve(conn: &mut Conn, slug: &Slug) -> Result<LinkId> {
     let id: Option<i64> = sqlx::query_scalar("SELECT link_id FROM slugs WHERE slug = $1")
         .bind(slug.as_str())
