@@ -1,7 +1,8 @@
 //! Times one count flush on SQLite (R-PERF-1 at a million links: a uniform load flushes a row
-//! per link hit each second): `Store::add_counts`, which appends through rusqlite, against the
-//! same rows bound as one JSON array per 4,096 (the earlier path), in the same process, on
-//! alternating fresh logs. Prints microseconds per row.
+//! per link hit each second): `Store::add_counts`, which writes packed counts (a row per bucket
+//! of links) through rusqlite, against the same rows inserted into `count_log` as one JSON
+//! array per 4,096 (an earlier path), in the same process, each round on emptied tables.
+//! Prints microseconds per count.
 //!
 //! `cargo run --release -p qrlink --example count_flush -- DATA_DIR [ROWS=100000]`
 
@@ -43,7 +44,9 @@ async fn main() -> anyhow::Result<()> {
         let start = Instant::now();
         store.add_counts(&batch).await?;
         let prepared = start.elapsed();
-        sqlx::query("DELETE FROM count_log").execute(&pool).await?;
+        sqlx::query("DELETE FROM count_packs")
+            .execute(&pool)
+            .await?;
 
         let start = Instant::now();
         let mut tx = pool.begin().await?;
@@ -61,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
         sqlx::query("DELETE FROM count_log").execute(&pool).await?;
         let per_row = |d: std::time::Duration| d.as_secs_f64() * 1e6 / rows as f64;
         println!(
-            "round {round}: {rows} rows: rusqlite prepared {:.2} us/row, JSON array {:.2} us/row (ratio {:.2})",
+            "round {round}: {rows} counts: packed {:.2} us/count, JSON array into count_log {:.2} us/count (ratio {:.2})",
             per_row(prepared),
             per_row(json),
             json.as_secs_f64() / prepared.as_secs_f64()
