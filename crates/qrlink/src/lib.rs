@@ -66,6 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 flush: std::time::Duration::from_millis(args.flush_interval_ms.max(10)),
                 poll: std::time::Duration::from_millis(args.poll_interval_ms.max(10)),
                 fold: server::Intervals::FOLD,
+                idle: server::Intervals::IDLE,
             };
             let mut server =
                 server::Server::bind(args.listen, store, clock, settings, intervals).await?;

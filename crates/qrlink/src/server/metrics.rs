@@ -99,6 +99,9 @@ label_values!(DbOperation {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    /// The counters of `requests` for what a slug is answered with, taken out of the family
+    /// once: counting a redirect is then one atomic add, not a hash lookup under a lock.
+    slug_answers: [(StatusCode, Counter); 6],
     redirect_seconds: Histogram,
     database_errors: Family<DbLabels, Counter>,
     links: Gauge,
@@ -148,9 +151,25 @@ impl Metrics {
             "Seconds since hit counts were last written to the database",
             flush_lag_seconds.clone(),
         );
+        let slug_answers = [
+            StatusCode::MOVED_PERMANENTLY,
+            StatusCode::FOUND,
+            StatusCode::TEMPORARY_REDIRECT,
+            StatusCode::PERMANENT_REDIRECT,
+            StatusCode::NOT_FOUND,
+            StatusCode::GONE,
+        ]
+        .map(|status| {
+            let labels = RequestLabels {
+                route: RouteClass::Slug,
+                status: status.as_u16(),
+            };
+            (status, requests.get_or_create(&labels).clone())
+        });
         Metrics {
             registry,
             requests,
+            slug_answers,
             redirect_seconds,
             database_errors,
             links,
@@ -161,6 +180,12 @@ impl Metrics {
     }
 
     pub fn request(&self, route: RouteClass, status: StatusCode) {
+        if route == RouteClass::Slug
+            && let Some((_, counter)) = self.slug_answers.iter().find(|(s, _)| *s == status)
+        {
+            counter.inc();
+            return;
+        }
         self.requests
             .get_or_create(&RequestLabels {
                 route,

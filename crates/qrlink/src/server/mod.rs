@@ -4,15 +4,14 @@
 mod admin;
 pub mod api;
 mod assets;
+mod connection;
 mod metrics;
 mod pages;
 mod public;
 pub mod qr;
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,7 +28,7 @@ use tokio::sync::watch;
 
 use crate::cli::ServeArgs;
 use crate::instance::Instance;
-use metrics::{DbOperation, Metrics, RouteClass};
+use metrics::{DbOperation, Metrics};
 
 /// Settings of the public side, validated.
 #[derive(Debug, Clone)]
@@ -57,11 +56,17 @@ pub struct Intervals {
     /// see both, so this only bounds the log's size; folding less often makes each fold update
     /// a (link, day) row once for many flushes. [`Intervals::FOLD`] in production.
     pub fold: Duration,
+    /// How long a connection may start no request, with none in flight, before it is closed:
+    /// the defence against clients that send their headers slowly, and the keep-alive idle
+    /// limit. [`Intervals::IDLE`] in production.
+    pub idle: Duration,
 }
 
 impl Intervals {
     /// The fold interval of `qrlink serve`.
     pub const FOLD: Duration = Duration::from_secs(10);
+    /// The connection idle limit of `qrlink serve`.
+    pub const IDLE: Duration = Duration::from_secs(30);
 }
 
 impl PublicSettings {
@@ -251,7 +256,7 @@ impl Server {
         ));
         let flusher = tokio::spawn(flush_counts(state.clone(), intervals.flush, stop_rx));
         let app = public::router(state.clone());
-        serve_connections(listener, state.clone(), app, shutdown).await;
+        connection::serve_connections(listener, state.clone(), app, intervals.idle, shutdown).await;
         tracing::info!("stopped accepting requests; flushing counts");
         let _ = stop_tx.send(true);
         let _ = follower.await;
@@ -263,153 +268,6 @@ impl Server {
         final_flush(&state).await;
         state.store.close().await;
         Ok(())
-    }
-}
-
-/// How long a client may take to send its request headers (slow-loris defence).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long shutdown waits for requests in flight.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Accepts connections and serves each with hyper's HTTP/1 connection directly (the same
-/// way the benchmark baseline does) until `shutdown`, then waits for connections to finish
-/// their request in flight.
-async fn serve_connections(
-    listener: TcpListener,
-    state: Arc<AppState>,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()>,
-) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Usually out of file descriptors: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        // A redirect is one small write: send it at once rather than wait for Nagle.
-        let _ = stream.set_nodelay(true);
-        let service = Dispatch {
-            state: state.clone(),
-            router: app.clone(),
-            peer,
-        };
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some connections were still busy after {DRAIN_TIMEOUT:?}; closing them");
-    }
-}
-
-/// The per-connection service: slug requests take the fast path, everything else the router.
-/// Both are counted in the metrics and, when the operator asks for it, in the access log.
-#[derive(Clone)]
-struct Dispatch {
-    state: Arc<AppState>,
-    router: axum::Router,
-    peer: SocketAddr,
-}
-
-type Routed = Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
-
-/// The response future: ready at once on the fast path, the router's future otherwise.
-enum Answer {
-    Now(Option<axum::response::Response>),
-    Routed(Routed),
-}
-
-impl Future for Answer {
-    type Output = Result<axum::response::Response, Infallible>;
-
-    fn poll(
-        self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        match self.get_mut() {
-            Answer::Now(response) => {
-                std::task::Poll::Ready(Ok(response.take().expect("polled after completion")))
-            }
-            Answer::Routed(future) => future.as_mut().poll(cx),
-        }
-    }
-}
-
-impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Dispatch {
-    type Response = axum::response::Response;
-    type Error = Infallible;
-    type Future = Answer;
-
-    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
-        let started = Instant::now();
-        let class = request
-            .uri()
-            .path()
-            .strip_prefix(self.state.settings.base().path())
-            .map_or(RouteClass::Page, RouteClass::of);
-        // Only an operator who turned the access log on pays for copying the request line.
-        let logged = self
-            .state
-            .settings
-            .access_log
-            .then(|| (request.method().clone(), request.uri().clone()));
-        if let Some(response) = public::answer_slug(&self.state, &request) {
-            self.state.metrics.redirect_time(started);
-            finish(&self.state, class, &response, logged, self.peer, started);
-            return Answer::Now(Some(response));
-        }
-        let (state, peer) = (self.state.clone(), self.peer);
-        let routed =
-            tower::ServiceExt::oneshot(self.router.clone(), request.map(axum::body::Body::new));
-        Answer::Routed(Box::pin(async move {
-            let response = routed.await?;
-            if class == RouteClass::Slug {
-                state.metrics.redirect_time(started);
-            }
-            finish(&state, class, &response, logged, peer, started);
-            Ok(response)
-        }))
-    }
-}
-
-/// Counts a response and, if asked for, writes its access-log line.
-fn finish(
-    state: &AppState,
-    class: RouteClass,
-    response: &axum::response::Response,
-    logged: Option<(axum::http::Method, axum::http::Uri)>,
-    peer: SocketAddr,
-    started: Instant,
-) {
-    state.metrics.request(class, response.status());
-    if let Some((method, uri)) = logged {
-        tracing::info!(
-            target: "qrlink::access",
-            client = %peer.ip(),
-            %method,
-            path = uri.path(),
-            status = response.status().as_u16(),
-            micros = started.elapsed().as_micros() as u64,
-            "request"
-        );
     }
 }
 

@@ -1,6 +1,8 @@
 //! What an operator sees: metrics on their own listener, logs that say nothing about visitors
 //! unless the access log is turned on, and counts the server folds by itself.
 
+use std::time::{Duration, Instant};
+
 use qrlink_core::testing::TestDatabase;
 
 use crate::support::*;
@@ -125,4 +127,63 @@ async fn the_server_folds_its_count_log_into_daily_totals() {
     eprintln!("25 hits were flushed and folded {took:?} after the last one");
     let counts = app.store.daily_counts(&link.slug).await.unwrap();
     assert_eq!(counts.iter().map(|c| c.counts.hits).sum::<i64>(), 25);
+}
+
+/// A connection that starts no request for the idle limit is closed, whether its client sends
+/// nothing or drips its headers a line at a time (slow loris); one that keeps making requests
+/// is kept, however long it lives.
+#[tokio::test]
+async fn connections_that_start_no_request_are_closed_and_busy_ones_kept() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let idle = Duration::from_millis(600);
+    let mut options = Options::default();
+    options.intervals.idle = idle;
+    let app = TestApp::with(TestDatabase::sqlite().await, options).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let connect = || tokio::net::TcpStream::connect(addr.clone());
+
+    // Requests 200 ms apart for five times the idle limit, all on one connection.
+    let mut busy = connect().await.unwrap();
+    let mut buffer = [0u8; 4096];
+    for round in 0..15 {
+        busy.write_all(b"GET /_/health/live HTTP/1.1\r\nHost: qr.test\r\n\r\n")
+            .await
+            .unwrap();
+        let read = busy.read(&mut buffer).await.unwrap();
+        let answer = String::from_utf8_lossy(&buffer[..read]);
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok\n"),
+            "request {round} on the kept connection: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Silent, and dripping a header line every 100 ms without ever ending the headers.
+    for drip in [false, true] {
+        let (mut reader, mut writer) = connect().await.unwrap().into_split();
+        let opened = Instant::now();
+        if drip {
+            writer.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        }
+        let closed = async {
+            loop {
+                tokio::select! {
+                    read = reader.read(&mut buffer) => match read {
+                        Ok(0) | Err(_) => return opened.elapsed(),
+                        Ok(n) => panic!("an answer to no request: {:?}", &buffer[..n]),
+                    },
+                    () = tokio::time::sleep(Duration::from_millis(100)), if drip => {
+                        let _ = writer.write_all(b"X-Slow: a\r\n").await;
+                    }
+                }
+            }
+        };
+        let after = tokio::time::timeout(Duration::from_secs(30), closed)
+            .await
+            .unwrap_or_else(|_| panic!("a connection (drip: {drip}) still open after 30 s"));
+        println!("closed after {after:?} (drip: {drip}, idle limit {idle:?})");
+        assert!(after >= idle, "closed before the idle limit: {after:?}");
+    }
+    app.shutdown().await;
 }

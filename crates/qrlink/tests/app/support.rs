@@ -75,6 +75,7 @@ impl Default for Options {
                 flush: Duration::from_millis(100),
                 poll: Duration::from_millis(50),
                 fold: Duration::from_millis(200),
+                idle: Intervals::IDLE,
             },
             metrics: false,
         }
