@@ -17,7 +17,7 @@ use crate::link::{
     ScheduleEntry, ScheduledAction, Tag,
 };
 use crate::slug::Slug;
-use crate::store::{BlockedDomain, Edit, LinkOrder, LinkQuery, SCHEMA_VERSION, SavedStyle, routes, scheduled_action, timestamp};
+use crate::store::{BlockedDomain, Edit, FOLD_ADD, LinkOrder, LinkQuery, SCHEMA_VERSION, SavedStyle, routes, scheduled_action, timestamp};
 use crate::table::RoutedLink;
 use crate::target::TargetUrl;
 use crate::transfer::{ImportRow, LinkRecord};
@@ -38,14 +38,6 @@ const TRANSFER_CHUNK: usize = 2000;
 
 /// Count-log rows folded per transaction (see `fold_counts`).
 const FOLD_CHUNK: i64 = 20_000;
-
-/// How a fold adds counts to the daily totals.
-const FOLD_ADD: &str = "ON CONFLICT (link_id, day) DO UPDATE SET hits = daily_counts.hits + excluded.hits,
-     head_hits = daily_counts.head_hits + excluded.head_hits,
-     bot_hits = daily_counts.bot_hits + excluded.bot_hits";
-
-/// Buckets of packed counts (SQLite) folded per transaction: 65,536 links.
-const PACK_BUCKETS_PER_FOLD: i64 = 16;
 
 /// Rows per count upsert, each statement's rows bound as one JSON text.
 const COUNT_ROWS_PER_STATEMENT: usize = 4096;
@@ -336,62 +328,7 @@ impl Backend {
             total += folded;
             from = next;
         }
-        if DIALECT == Dialect::Sqlite {
-            let mut from = Some(i64::MIN);
-            while let Some(start) = from {
-                let (folded, next) = self.fold_pack_chunk(start).await?;
-                total += folded;
-                from = next;
-            }
-        }
         Ok(total)
-    }
-
-    /// Folds the packed counts (SQLite) of [`PACK_BUCKETS_PER_FOLD`] buckets from the first at
-    /// or after `from`: one transaction whose upserts stay within their links' pages. Returns
-    /// the records folded and where the next chunk starts.
-    async fn fold_pack_chunk(&self, from: i64) -> Result<(u64, Option<i64>)> {
-        let mut tx = self.begin_write().await?;
-        let first: Option<i64> = sqlx::query_scalar("SELECT MIN(bucket) FROM count_packs WHERE bucket >= $1")
-            .bind(from)
-            .fetch_one(&mut *tx)
-            .await?;
-        let Some(first) = first else { return Ok((0, None)) };
-        let end = first.saturating_add(PACK_BUCKETS_PER_FOLD);
-        let packs: Vec<Vec<u8>> = sqlx::query_scalar("SELECT data FROM count_packs WHERE bucket >= $1 AND bucket < $2")
-            .bind(first)
-            .bind(end)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut totals: std::collections::BTreeMap<(i64, jiff::civil::Date), Counts> = Default::default();
-        let mut records = 0;
-        for count in packs.iter().flat_map(|data| unpack(data)) {
-            records += 1;
-            totals.entry((count.link_id.0, count.day)).or_default().add(count.counts);
-        }
-        let rows: Vec<_> = totals
-            .into_iter()
-            .map(|((link, day), c)| (link, day.to_string(), c.hits, c.head_hits, c.bot_hits))
-            .collect();
-        let sql = format!(
-            // `WHERE true` tells SQLite's parser that `ON CONFLICT` is no join constraint.
-            "INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits) SELECT {}, {}, {}, {}, {} FROM {JSON_ROWS} WHERE true {FOLD_ADD}",
-            json_column(0, "bigint"),
-            json_column(1, "text"),
-            json_column(2, "bigint"),
-            json_column(3, "bigint"),
-            json_column(4, "bigint"),
-        );
-        for chunk in rows.chunks(COUNT_ROWS_PER_STATEMENT) {
-            sqlx::query(&sql).bind(json(&chunk)).execute(&mut *tx).await?;
-        }
-        sqlx::query("DELETE FROM count_packs WHERE bucket >= $1 AND bucket < $2")
-            .bind(first)
-            .bind(end)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok((records, Some(end)))
     }
 
     /// Folds one chunk; returns the log rows it folded and where the next chunk starts, if
