@@ -1,6 +1,6 @@
 //! Connections of the public listener: hyper's HTTP/1 connection served directly (the same way
-//! the benchmark baseline does), slugs answered without the router, and one watchdog timer a
-//! connection that closes connections doing nothing.
+//! the benchmark baseline does), slugs answered without the router, and a watchdog for each
+//! connection that closes it when it does nothing.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -78,10 +78,11 @@ pub(super) async fn serve_connections(
 ///
 /// The watchdog replaces hyper's header read timeout, which arms a timer when the connection
 /// starts reading each request and disarms it when the headers are in: an allocation and two
-/// updates of the runtime's timer wheel per request, a tenth of the fast path's own work. The
-/// watchdog, a task of its own, wakes three times per `idle` and compares counts. It closes a client that sends
-/// its headers slowly or not at all (slow loris) and an idle keep-alive connection alike, after
-/// between `idle` and a third more; a slow upload or download is a request in flight.
+/// updates of the runtime's timer wheel per request, about 4% of a redirect's CPU in a
+/// profile. The watchdog, a task of its own, wakes three times per `idle` and compares
+/// counts. It closes a client that sends its headers slowly or not at all (slow loris) and
+/// an idle keep-alive connection alike, after between `idle` and a third more; a slow upload
+/// or download is a request in flight.
 #[derive(Debug, Default)]
 struct Activity {
     /// Requests whose headers were read.
