@@ -234,7 +234,7 @@ impl RedirectTable {
         let reachable = outcome.is_ok();
         if self.database_reachable.swap(reachable, Ordering::AcqRel) != reachable {
             match outcome {
-                Ok(_) => tracing::info!("database reachable again"),
+                Ok(_) => tracing::info!("database reachable"),
                 Err(error) => {
                     tracing::warn!(%error, "database unreachable; serving known links from memory")
                 }
