@@ -131,7 +131,7 @@ async fn the_server_folds_its_count_log_into_daily_totals() {
 
 /// A connection that starts no request for the idle limit is closed, whether its client sends
 /// nothing or drips its headers a line at a time (slow loris); one that keeps making requests
-/// is kept, however long it lives.
+/// is kept, however long it lives, and so is one whose request body arrives slowly.
 #[tokio::test]
 async fn connections_that_start_no_request_are_closed_and_busy_ones_kept() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -158,6 +158,39 @@ async fn connections_that_start_no_request_are_closed_and_busy_ones_kept() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // A request whose body takes four times the idle limit to arrive is in flight: answered.
+    let new = qrlink_core::accounts::NewToken {
+        name: "slow-client".into(),
+        scope: qrlink_core::accounts::Scope::Write,
+        user: None,
+        expires_at: None,
+    };
+    let (_, secret) = app
+        .store
+        .create_token(&new, "test", app.clock.now())
+        .await
+        .unwrap();
+    let body = br#"{"slug": "slow", "target": "https://example.org/slow"}"#;
+    let mut slow = connect().await.unwrap();
+    let head = format!(
+        "POST /_/api/v1/links HTTP/1.1\r\nHost: qr.test\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        secret.expose(),
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let pause = idle * 4 / body.len() as u32;
+    for byte in body {
+        tokio::time::sleep(pause).await;
+        slow.write_all(&[*byte]).await.unwrap();
+    }
+    let read = slow.read(&mut buffer).await.unwrap();
+    let answer = String::from_utf8_lossy(&buffer[..read]);
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "the slow upload: {answer}"
+    );
 
     // Silent, and dripping a header line every 100 ms without ever ending the headers.
     for drip in [false, true] {
