@@ -1156,7 +1156,9 @@ fn fold_sqlite_packs(file: &Path) -> Result<u64> {
 }
 
 /// A connection for the count writers, with the durability every other write has (WAL,
-/// `synchronous=FULL`) and the same patience for the write lock.
+/// `synchronous=FULL`) and the same patience for the write lock. It leaves foreign keys
+/// unchecked, as SQLite does by default: links are never deleted, and checking that each
+/// folded count's link exists would add a lookup to every upsert.
 fn sqlite_count_writer(file: &Path) -> Result<rusqlite::Connection> {
     let connection = rusqlite::Connection::open(file)?;
     connection.busy_timeout(Duration::from_secs(10))?;
