@@ -78,25 +78,10 @@ impl Api<'_> {
     }
 }
 
-async fn token(app: &TestApp, scope: Scope) -> String {
-    let new = NewToken {
-        name: format!("{}-token", scope.as_str()),
-        scope,
-        user: None,
-        expires_at: None,
-    };
-    let (_, secret) = app
-        .store
-        .create_token(&new, "test", app.clock.now())
-        .await
-        .unwrap();
-    secret.expose().to_owned()
-}
-
 async fn api(app: &TestApp, scope: Scope) -> Api<'_> {
     Api {
         app,
-        token: Some(token(app, scope).await),
+        token: Some(app.token(scope).await),
     }
 }
 

@@ -160,23 +160,13 @@ async fn connections_that_start_no_request_are_closed_and_busy_ones_kept() {
     }
 
     // A request whose body takes four times the idle limit to arrive is in flight: answered.
-    let new = qrlink_core::accounts::NewToken {
-        name: "slow-client".into(),
-        scope: qrlink_core::accounts::Scope::Write,
-        user: None,
-        expires_at: None,
-    };
-    let (_, secret) = app
-        .store
-        .create_token(&new, "test", app.clock.now())
-        .await
-        .unwrap();
+    let token = app.token(qrlink_core::accounts::Scope::Write).await;
     let body = br#"{"slug": "slow", "target": "https://example.org/slow"}"#;
     let mut slow = connect().await.unwrap();
     let head = format!(
         "POST /_/api/v1/links HTTP/1.1\r\nHost: qr.test\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        secret.expose(),
+        token,
         body.len()
     );
     slow.write_all(head.as_bytes()).await.unwrap();

@@ -152,6 +152,22 @@ impl TestApp {
         app
     }
 
+    /// The secret of a new API token with this scope, tied to no user.
+    pub async fn token(&self, scope: qrlink_core::accounts::Scope) -> String {
+        let new = qrlink_core::accounts::NewToken {
+            name: format!("{}-token", scope.as_str()),
+            scope,
+            user: None,
+            expires_at: None,
+        };
+        let (_, secret) = self
+            .store
+            .create_token(&new, "test", self.clock.now())
+            .await
+            .unwrap();
+        secret.expose().to_owned()
+    }
+
     pub async fn create(&self, s: &str, url: &str) -> Link {
         self.create_with(NewLink::new(Some(slug(s)), target(url)))
             .await
