@@ -16,14 +16,13 @@ use crate::accounts::{
     Caller, NewToken, PASSWORD_LINK_LIFETIME, PasswordHash, PasswordLinkFor, PasswordLinkSecret,
     Role, Session, SessionSecret, SessionTimeouts, SignIn, TokenInfo, TokenSecret, User,
 };
-use crate::counts::{Counts, DailyCount, pack, pack_bucket, unpack};
+use crate::counts::DailyCount;
 use crate::error::Result;
 use crate::link::{Actor, HistoryEntry, Link, LinkDetails, LinkId, LinkStatus, NewLink};
 use crate::slug::Slug;
 use crate::table::RoutedLink;
 use crate::target::{TargetPolicy, TargetUrl};
 use crate::transfer::{ImportRow, LinkRecord};
-use std::collections::BTreeMap;
 
 /// How a fold adds counts to the daily totals.
 const FOLD_ADD: &str =
@@ -31,15 +30,13 @@ const FOLD_ADD: &str =
      head_hits = daily_counts.head_hits + excluded.head_hits,
      bot_hits = daily_counts.bot_hits + excluded.bot_hits";
 
-/// Buckets of packed counts (SQLite) folded per transaction: 65,536 links.
-const PACK_BUCKETS_PER_FOLD: i64 = 16;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dialect {
     Sqlite,
     Postgres,
 }
 
+mod packs;
 mod routes;
 
 mod sqlite {
@@ -903,42 +900,21 @@ impl Store {
     /// links were hit); [`Store::fold_counts`] later adds them into the daily totals.
     pub async fn add_counts(&self, batch: &[DailyCount]) -> Result<()> {
         match self {
-            // A busy instance appends a row per link hit in the last second (about a hundred
-            // thousand under a uniform load on a million links). rusqlite inserts them with one
-            // prepared statement at about a microsecond a row; sqlx binding them as JSON that
-            // SQLite unpacks column by column cost several, on the cores serving redirects.
             Store::Sqlite(backend) if !batch.is_empty() => {
-                let file = backend.pool.connect_options().get_filename().to_owned();
-                let mut buckets: BTreeMap<i64, Vec<DailyCount>> = BTreeMap::new();
-                for count in batch {
-                    buckets
-                        .entry(pack_bucket(count.link_id))
-                        .or_default()
-                        .push(*count);
-                }
-                let packs: Vec<(i64, Vec<u8>)> = buckets
-                    .into_iter()
-                    .map(|(bucket, counts)| (bucket, pack(&counts)))
-                    .collect();
-                tokio::task::spawn_blocking(move || append_sqlite_counts(&file, &packs))
-                    .await
-                    .expect("the count writer never panics")
+                packs::append(backend.pool.connect_options().get_filename(), batch).await
             }
             _ => dispatch!(self.add_counts(batch)),
         }
     }
 
-    /// Folds the appended counts into the daily totals; returns how many log rows it folded.
-    /// Readers see the same totals before and after. Safe to run from several replicas.
+    /// Folds the appended counts into the daily totals; returns how many it folded (log rows
+    /// and, on SQLite, packed records). Readers see the same totals before and after. Safe to
+    /// run from several replicas.
     pub async fn fold_counts(&self) -> Result<u64> {
         let logged = dispatch!(self.fold_counts())?;
         match self {
             Store::Sqlite(backend) => {
-                let file = backend.pool.connect_options().get_filename().to_owned();
-                let packed = tokio::task::spawn_blocking(move || fold_sqlite_packs(&file))
-                    .await
-                    .expect("the count folder never panics")?;
-                Ok(logged + packed)
+                Ok(logged + packs::fold(backend.pool.connect_options().get_filename()).await?)
             }
             Store::Postgres(_) => Ok(logged),
         }
@@ -1074,96 +1050,6 @@ pub enum Edit {
         slug: Slug,
         entry_id: i64,
     },
-}
-
-/// Appends packed counts to SQLite's count log, a row per bucket, in one immediate
-/// transaction with the durability every other write has (WAL, `synchronous=FULL`). `seq`
-/// only keeps this flush's rows apart from earlier ones: a clash fails the flush, whose counts
-/// go back into memory for the next one.
-fn append_sqlite_counts(file: &Path, packs: &[(i64, Vec<u8>)]) -> Result<()> {
-    let mut connection = sqlite_count_writer(file)?;
-    let transaction =
-        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    {
-        let seq: i64 = rand::random::<i64>() & i64::MAX;
-        let mut insert = transaction
-            .prepare("INSERT INTO count_packs (bucket, seq, data) VALUES (?1, ?2, ?3)")?;
-        for (bucket, data) in packs {
-            insert.execute(rusqlite::params![bucket, seq, data])?;
-        }
-    }
-    transaction.commit()?;
-    Ok(())
-}
-
-/// Folds SQLite's packed counts into the daily totals, [`PACK_BUCKETS_PER_FOLD`] buckets per
-/// immediate transaction, so an edit waits for one chunk at most. A chunk sums its records per
-/// (link, day) and upserts them in key order, so they stay within their links' pages, with one
-/// prepared statement: binding the values costs a fraction of what unpacking them from JSON
-/// inside SQLite did. Returns how many records it folded.
-fn fold_sqlite_packs(file: &Path) -> Result<u64> {
-    let mut connection = sqlite_count_writer(file)?;
-    let upsert = format!(
-        "INSERT INTO daily_counts (link_id, day, hits, head_hits, bot_hits) VALUES (?1, ?2, ?3, ?4, ?5) {FOLD_ADD}"
-    );
-    let mut folded = 0;
-    let mut from = i64::MIN;
-    loop {
-        let transaction =
-            connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let first: Option<i64> = transaction.query_row(
-            "SELECT MIN(bucket) FROM count_packs WHERE bucket >= ?1",
-            [from],
-            |row| row.get(0),
-        )?;
-        let Some(first) = first else {
-            return Ok(folded);
-        };
-        let end = first.saturating_add(PACK_BUCKETS_PER_FOLD);
-        let mut totals: BTreeMap<(i64, jiff::civil::Date), Counts> = BTreeMap::new();
-        {
-            let mut select = transaction
-                .prepare("SELECT data FROM count_packs WHERE bucket >= ?1 AND bucket < ?2")?;
-            let mut rows = select.query([first, end])?;
-            while let Some(row) = rows.next()? {
-                let data = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-                for count in unpack(data) {
-                    folded += 1;
-                    totals
-                        .entry((count.link_id.0, count.day))
-                        .or_default()
-                        .add(count.counts);
-                }
-            }
-            let mut upsert = transaction.prepare(&upsert)?;
-            for ((link, day), counts) in totals {
-                upsert.execute(rusqlite::params![
-                    link,
-                    day.to_string(),
-                    counts.hits,
-                    counts.head_hits,
-                    counts.bot_hits
-                ])?;
-            }
-        }
-        transaction.execute(
-            "DELETE FROM count_packs WHERE bucket >= ?1 AND bucket < ?2",
-            [first, end],
-        )?;
-        transaction.commit()?;
-        from = end;
-    }
-}
-
-/// A connection for the count writers, with the durability every other write has (WAL,
-/// `synchronous=FULL`) and the same patience for the write lock. It leaves foreign keys
-/// unchecked, as SQLite does by default: links are never deleted, and checking that each
-/// folded count's link exists would add a lookup to every upsert.
-fn sqlite_count_writer(file: &Path) -> Result<rusqlite::Connection> {
-    let connection = rusqlite::Connection::open(file)?;
-    connection.busy_timeout(Duration::from_secs(10))?;
-    connection.pragma_update(None, "synchronous", "FULL")?;
-    Ok(connection)
 }
 
 /// A re-point of a link, now or at a future time.
