@@ -130,7 +130,8 @@ pub struct HitCounter {
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-fn day_number(at: Timestamp) -> i64 {
+/// The UTC day of `at`, counted from 1970-01-01.
+pub(crate) fn day_number(at: Timestamp) -> i64 {
     at.as_microsecond().div_euclid(MICROS_PER_DAY)
 }
 
@@ -162,6 +163,15 @@ impl HitCounter {
             HitKind::Bot => one.bot_hits = 1,
         }
         self.add(link_id, day, one);
+    }
+
+    /// Adds `hits` plain visits on a day number ([`day_number`]).
+    pub(crate) fn add_hits(&self, link_id: LinkId, day: i64, hits: u32) {
+        let counts = Counts {
+            hits: i64::from(hits),
+            ..Counts::default()
+        };
+        self.add(link_id, day, counts);
     }
 
     fn add(&self, link_id: LinkId, day: i64, counts: Counts) {

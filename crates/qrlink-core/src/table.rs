@@ -4,11 +4,12 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use jiff::Timestamp;
 
+use crate::counts::{HitCounter, HitKind, day_number};
 use crate::error::{Error, Result};
 use crate::link::{LinkId, LinkStatus, RedirectStatus, ScheduledAction, state_at};
 use crate::slug::MAX_SLUG_LEN;
@@ -54,12 +55,20 @@ pub enum Resolution {
 /// Slug → route, shared by all request handlers. Reads take a read lock for a hash lookup;
 /// writes come only from loading and following the change feed. The layout is compact
 /// because it holds every link (see [`Routes`]).
+///
+/// The table also counts the redirects it answers ([`RedirectTable::visit`]): one atomic add
+/// in a cell next to the route, which the request has in cache already, instead of a lock and
+/// a hash map. [`RedirectTable::move_visits`] moves the cells into a [`HitCounter`] at every
+/// flush.
 #[derive(Debug, Default)]
 pub struct RedirectTable {
     routes: RwLock<Routes>,
     loaded: AtomicBool,
     database_reachable: AtomicBool,
     cursor: AtomicI64,
+    /// Visits counted in a table that a reload replaced, until the next move: link, day
+    /// parity, visits.
+    spilled: Mutex<Vec<(LinkId, usize, u32)>>,
 }
 
 /// How many change-feed entries one catch-up reads at most.
@@ -101,9 +110,41 @@ impl RedirectTable {
         self.routes.read().expect("redirect table poisoned")
     }
 
-    /// Resolves the path segment after `/`. Case folding is ASCII only; a path with any other
-    /// byte cannot be a slug and is not found, without allocating.
+    /// Resolves the path segment after `/`, counting nothing. Case folding is ASCII only; a
+    /// path with any other byte cannot be a slug and is not found, without allocating.
     pub fn resolve(&self, path_segment: &str, query: Option<&str>, now: Timestamp) -> Resolution {
+        self.answer(path_segment, query, now, None::<fn(&Routes, u32)>)
+    }
+
+    /// Resolves a visitor's request like [`RedirectTable::resolve`] and, when the answer is a
+    /// redirect, counts it as a visit of the kind `kind` says (asked only then). A plain visit
+    /// is added to its route's cell for `now`'s UTC day; HEAD requests and previews, which are
+    /// rare, go to `counter` directly.
+    pub fn visit(
+        &self,
+        path_segment: &str,
+        query: Option<&str>,
+        now: Timestamp,
+        kind: impl FnOnce() -> HitKind,
+        counter: &HitCounter,
+    ) -> Resolution {
+        let count = |routes: &Routes, index: u32| match kind() {
+            HitKind::Hit => {
+                routes.hits[index as usize][day_parity(day_number(now))]
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            other => counter.record(routes.routes[index as usize].link_id, now, other),
+        };
+        self.answer(path_segment, query, now, Some(count))
+    }
+
+    fn answer(
+        &self,
+        path_segment: &str,
+        query: Option<&str>,
+        now: Timestamp,
+        count: Option<impl FnOnce(&Routes, u32)>,
+    ) -> Resolution {
         if !self.is_loaded() {
             return Resolution::Unavailable;
         }
@@ -146,6 +187,9 @@ impl RedirectTable {
             }
             _ => target.to_owned(),
         };
+        if let Some(count) = count {
+            count(&routes, index);
+        }
         Resolution::Redirect {
             link_id: route.link_id,
             location,
@@ -165,6 +209,54 @@ impl RedirectTable {
         outcome
     }
 
+    /// Moves the visits counted in the table (and in tables a reload replaced) into
+    /// `counter`. Each route has a cell for even and one for odd UTC days: the cell of `now`'s
+    /// day parity holds today's visits, the other yesterday's, since a move runs every flush.
+    /// A visit counted while this runs is moved by the next call, never lost or moved twice.
+    pub fn move_visits(&self, now: Timestamp, counter: &HitCounter) {
+        let today = day_number(now);
+        let day_of = |parity: usize| {
+            if day_parity(today) == parity {
+                today
+            } else {
+                today - 1
+            }
+        };
+        let spilled = std::mem::take(&mut *self.spilled.lock().expect("spilled visits poisoned"));
+        for (link_id, parity, hits) in spilled {
+            counter.add_hits(link_id, day_of(parity), hits);
+        }
+        let routes = self.read();
+        for (route, cells) in routes.routes.iter().zip(&routes.hits) {
+            for (parity, cell) in cells.iter().enumerate() {
+                // A load first: most cells are zero, and a swap would write every one.
+                if cell.load(Ordering::Relaxed) != 0 {
+                    let hits = cell.swap(0, Ordering::Relaxed);
+                    counter.add_hits(route.link_id, day_of(parity), hits);
+                }
+            }
+        }
+    }
+
+    /// Keeps the visits counted in a table that a reload replaced, for the next move.
+    fn spill(&self, old: Routes) {
+        let mut spilled = Vec::new();
+        for (route, cells) in old.routes.iter().zip(old.hits) {
+            for (parity, cell) in cells.into_iter().enumerate() {
+                let hits = cell.into_inner();
+                if hits != 0 {
+                    spilled.push((route.link_id, parity, hits));
+                }
+            }
+        }
+        if !spilled.is_empty() {
+            self.spilled
+                .lock()
+                .expect("spilled visits poisoned")
+                .extend(spilled);
+        }
+    }
+
     async fn reload(&self, store: &Store) -> Result<()> {
         let cursor = store.latest_change().await?;
         let mut fresh = Routes::default();
@@ -178,7 +270,12 @@ impl RedirectTable {
             .await?;
         full?;
         fresh.shrink_to_fit();
-        *self.routes.write().expect("redirect table poisoned") = fresh;
+        let old = std::mem::replace(
+            &mut *self.routes.write().expect("redirect table poisoned"),
+            fresh,
+        );
+        // No request can reach the old table any more: its counts are final.
+        self.spill(old);
         self.cursor.store(cursor, Ordering::Release);
         Ok(())
     }
@@ -259,6 +356,11 @@ struct Slot {
     route: u32,
 }
 
+/// The cell of a day number in [`Routes::hits`].
+fn day_parity(day: i64) -> usize {
+    (day & 1) as usize
+}
+
 /// One link: 16 bytes, its target's text in the arena.
 #[derive(Debug, Clone, Copy)]
 struct PackedRoute {
@@ -302,11 +404,14 @@ impl PackedRoute {
 /// slug's bytes in `text`); slugs and targets are stored once, back to back, in `text`; the
 /// few links with pending schedule entries keep them in `schedules`. Aliases share their
 /// link's route. Replaced targets leave garbage in `text`, reclaimed when it outweighs the
-/// live text.
+/// live text. Each route has 8 bytes of visit counts in `hits`.
 #[derive(Debug, Default)]
 struct Routes {
     slots: hashbrown::HashTable<Slot>,
     routes: Vec<PackedRoute>,
+    /// Visits since the last move, per route (same index as `routes`), for even and odd UTC
+    /// days. A route's index never changes while this table lives.
+    hits: Vec<[AtomicU32; 2]>,
     text: String,
     schedules: HashMap<u32, Box<[(Timestamp, ScheduledAction)]>, foldhash::fast::RandomState>,
     /// Bytes of `text` no route or slot refers to any more.
@@ -398,6 +503,7 @@ impl Routes {
             None => {
                 let index = u32::try_from(self.routes.len()).map_err(|_| Error::TableFull)?;
                 self.routes.push(packed);
+                self.hits.push(Default::default());
                 index
             }
         };
@@ -447,6 +553,7 @@ impl Routes {
 
     fn shrink_to_fit(&mut self) {
         self.routes.shrink_to_fit();
+        self.hits.shrink_to_fit();
         self.text.shrink_to_fit();
         self.slots.shrink_to_fit(rehash(&self.hasher, &self.text));
     }
@@ -455,7 +562,8 @@ impl Routes {
         use std::mem::size_of;
         // hashbrown keeps one control byte per bucket besides the entry.
         let slots = self.slots.capacity() * (size_of::<Slot>() + 1);
-        let routes = self.routes.capacity() * size_of::<PackedRoute>();
+        let routes = self.routes.capacity() * size_of::<PackedRoute>()
+            + self.hits.capacity() * size_of::<[AtomicU32; 2]>();
         let schedules: usize = self
             .schedules
             .values()

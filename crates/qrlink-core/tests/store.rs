@@ -8,7 +8,7 @@ use qrlink_core::accounts::{
     SessionSecret, SessionTimeouts, SignIn, TokenSecret,
 };
 use qrlink_core::base_url::BaseUrl;
-use qrlink_core::counts::{Counts, DailyCount};
+use qrlink_core::counts::{Counts, DailyCount, HitCounter, HitKind};
 use qrlink_core::link::{
     Actor, Change, Interface, LinkDetails, LinkStatus, NewLink, RedirectStatus, Tag,
 };
@@ -60,6 +60,7 @@ conformance!(
     counts_add_up_across_flushes,
     a_large_count_batch_is_written_in_several_statements,
     the_change_feed_lets_a_table_follow_every_write,
+    visits_counted_by_the_table_keep_their_day_through_a_reload,
     several_processes_can_migrate_at_once,
     a_schema_newer_than_the_binary_is_refused,
     an_sqlite_backup_is_consistent_and_checked,
@@ -893,6 +894,60 @@ async fn the_change_feed_lets_a_table_follow_every_write(db: &TestDatabase) {
             "{slug}"
         );
     }
+}
+
+async fn visits_counted_by_the_table_keep_their_day_through_a_reload(db: &TestDatabase) {
+    let store = &db.store;
+    let link = create(store, "first", "https://example.org/1").await;
+    let table = RedirectTable::new();
+    table.load(store).await.unwrap();
+    let counter = HitCounter::new();
+    let before_midnight: Timestamp = "2026-05-01T23:59:59.999Z".parse().unwrap();
+    let after_midnight: Timestamp = "2026-05-02T00:00:00.5Z".parse().unwrap();
+    let visit = |at: Timestamp, kind: HitKind| {
+        let answer = table.visit("First", None, at, || kind, &counter);
+        assert!(matches!(answer, Resolution::Redirect { .. }), "{answer:?}");
+    };
+    visit(before_midnight, HitKind::Hit);
+    visit(before_midnight, HitKind::Hit);
+    visit(before_midnight, HitKind::Head);
+    visit(after_midnight, HitKind::Hit);
+    visit(after_midnight, HitKind::Bot);
+    // What is not a redirect is neither counted nor asked what kind of visit it was.
+    let missing = table.visit("nope", None, after_midnight, || panic!("asked"), &counter);
+    assert_eq!(missing, Resolution::NotFound);
+    table.resolve("first", None, after_midnight);
+
+    // A reload replaces the table: the visits counted in the old one are kept.
+    table.load(store).await.unwrap();
+    visit(after_midnight, HitKind::Hit);
+
+    table.move_visits(after_midnight, &counter);
+    let mut moved = counter.drain();
+    moved.sort_by_key(|count| count.day);
+    let summary: Vec<_> = moved
+        .iter()
+        .map(|c| {
+            assert_eq!(c.link_id, link.id);
+            let counts = c.counts;
+            (
+                c.day.to_string(),
+                counts.hits,
+                counts.head_hits,
+                counts.bot_hits,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("2026-05-01".into(), 2, 1, 0),
+            ("2026-05-02".into(), 2, 0, 1)
+        ],
+        "each visit on the UTC day it happened, the one before the move's too"
+    );
+    table.move_visits(after_midnight, &counter);
+    assert!(counter.is_empty(), "a move takes the counts it moves");
 }
 
 async fn several_processes_can_migrate_at_once(db: &TestDatabase) {

@@ -389,6 +389,7 @@ async fn fold_counts(state: &AppState) {
 
 /// Writes the counts gathered so far; on failure they go back into memory for the next try.
 pub async fn flush_once(state: &AppState) -> bool {
+    state.table.move_visits(state.clock.now(), &state.counter);
     let batch = state.counter.drain();
     if batch.is_empty() {
         state.metrics.flushed();
