@@ -28,7 +28,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub(crate) fn add(&mut self, other: Counts) {
+    pub fn add(&mut self, other: Counts) {
         self.hits += other.hits;
         self.head_hits += other.head_hits;
         self.bot_hits += other.bot_hits;
@@ -142,7 +142,8 @@ fn number_of_day(day: Date) -> i64 {
     day_number(midnight.timestamp())
 }
 
-fn day_of_number(day: i64) -> Date {
+/// The date of a [`day_number`].
+pub(crate) fn day_of_number(day: i64) -> Date {
     utc_day(
         Timestamp::from_microsecond(day * MICROS_PER_DAY)
             .expect("a day number from a valid timestamp"),
@@ -163,15 +164,6 @@ impl HitCounter {
             HitKind::Bot => one.bot_hits = 1,
         }
         self.add(link_id, day, one);
-    }
-
-    /// Adds `hits` plain visits on a day number ([`day_number`]).
-    pub(crate) fn add_hits(&self, link_id: LinkId, day: i64, hits: u32) {
-        let counts = Counts {
-            hits: i64::from(hits),
-            ..Counts::default()
-        };
-        self.add(link_id, day, counts);
     }
 
     fn add(&self, link_id: LinkId, day: i64, counts: Counts) {

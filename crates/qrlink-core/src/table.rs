@@ -9,7 +9,7 @@ use std::sync::{Mutex, RwLock};
 
 use jiff::Timestamp;
 
-use crate::counts::{HitCounter, HitKind, day_number};
+use crate::counts::{Counts, DailyCount, HitCounter, HitKind, day_number, day_of_number};
 use crate::error::{Error, Result};
 use crate::link::{LinkId, LinkStatus, RedirectStatus, ScheduledAction, state_at};
 use crate::slug::MAX_SLUG_LEN;
@@ -58,15 +58,14 @@ pub enum Resolution {
 ///
 /// The table also counts the redirects it answers ([`RedirectTable::visit`]): one atomic add
 /// in a cell next to the route, which the request has in cache already, instead of a lock and
-/// a hash map. [`RedirectTable::move_visits`] moves the cells into a [`HitCounter`] at every
-/// flush.
+/// a hash map. [`RedirectTable::take_visits`] empties the cells at every flush.
 #[derive(Debug, Default)]
 pub struct RedirectTable {
     routes: RwLock<Routes>,
     loaded: AtomicBool,
     database_reachable: AtomicBool,
     cursor: AtomicI64,
-    /// Visits counted in a table that a reload replaced, until the next move: link, day
+    /// Visits counted in a table that a reload replaced, until the next take: link, day
     /// parity, visits.
     spilled: Mutex<Vec<(LinkId, usize, u32)>>,
 }
@@ -209,36 +208,43 @@ impl RedirectTable {
         outcome
     }
 
-    /// Moves the visits counted in the table (and in tables a reload replaced) into
-    /// `counter`. Each route has a cell for even and one for odd UTC days: the cell of `now`'s
-    /// day parity holds today's visits, the other yesterday's, since a move runs every flush.
-    /// A visit counted while this runs is moved by the next call, never lost or moved twice.
-    pub fn move_visits(&self, now: Timestamp, counter: &HitCounter) {
+    /// Takes the visits counted in the table (and in tables a reload replaced since), as
+    /// counts to flush; HEAD requests and previews are in the [`HitCounter`]. Each route has a
+    /// cell for even and one for odd UTC days: the cell of `now`'s day parity holds today's
+    /// visits, the other yesterday's, since this runs at every flush. A visit counted while
+    /// this runs is taken by the next call, never lost or taken twice. No hashing: a link
+    /// appears once per day and cell.
+    pub fn take_visits(&self, now: Timestamp) -> Vec<DailyCount> {
         let today = day_number(now);
-        let day_of = |parity: usize| {
-            if day_parity(today) == parity {
-                today
-            } else {
-                today - 1
-            }
+        let days = [today, today - 1].map(|number| (day_parity(number), day_of_number(number)));
+        let day_of = |parity: usize| days.iter().find(|(p, _)| *p == parity).expect("both").1;
+        let visits = |link_id: LinkId, parity: usize, hits: u32| DailyCount {
+            link_id,
+            day: day_of(parity),
+            counts: Counts {
+                hits: i64::from(hits),
+                ..Counts::default()
+            },
         };
         let spilled = std::mem::take(&mut *self.spilled.lock().expect("spilled visits poisoned"));
-        for (link_id, parity, hits) in spilled {
-            counter.add_hits(link_id, day_of(parity), hits);
-        }
+        let mut taken: Vec<DailyCount> = spilled
+            .into_iter()
+            .map(|(link_id, parity, hits)| visits(link_id, parity, hits))
+            .collect();
         let routes = self.read();
         for (route, cells) in routes.routes.iter().zip(&routes.hits) {
             for (parity, cell) in cells.iter().enumerate() {
                 // A load first: most cells are zero, and a swap would write every one.
                 if cell.load(Ordering::Relaxed) != 0 {
                     let hits = cell.swap(0, Ordering::Relaxed);
-                    counter.add_hits(route.link_id, day_of(parity), hits);
+                    taken.push(visits(route.link_id, parity, hits));
                 }
             }
         }
+        taken
     }
 
-    /// Keeps the visits counted in a table that a reload replaced, for the next move.
+    /// Keeps the visits counted in a table that a reload replaced, for the next take.
     fn spill(&self, old: Routes) {
         let mut spilled = Vec::new();
         for (route, cells) in old.routes.iter().zip(old.hits) {
@@ -409,7 +415,7 @@ impl PackedRoute {
 struct Routes {
     slots: hashbrown::HashTable<Slot>,
     routes: Vec<PackedRoute>,
-    /// Visits since the last move, per route (same index as `routes`), for even and odd UTC
+    /// Visits since the last take, per route (same index as `routes`), for even and odd UTC
     /// days. A route's index never changes while this table lives.
     hits: Vec<[AtomicU32; 2]>,
     text: String,

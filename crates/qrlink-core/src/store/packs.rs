@@ -16,23 +16,27 @@ use super::FOLD_ADD;
 /// Buckets of packed counts folded per transaction: 65,536 links.
 const PACK_BUCKETS_PER_FOLD: i64 = 16;
 
-/// Appends a batch of counts to the database file's count log, a row per bucket.
+/// Appends a batch of counts to the database file's count log, a row per bucket. Grouping
+/// and packing a large batch takes milliseconds, so it runs on the blocking thread too.
 pub(super) async fn append(file: &Path, batch: &[DailyCount]) -> Result<()> {
-    let mut buckets: BTreeMap<i64, Vec<DailyCount>> = BTreeMap::new();
-    for count in batch {
-        buckets
-            .entry(pack_bucket(count.link_id))
-            .or_default()
-            .push(*count);
-    }
-    let packs: Vec<(i64, Vec<u8>)> = buckets
-        .into_iter()
-        .map(|(bucket, counts)| (bucket, pack(&counts)))
-        .collect();
+    let batch = batch.to_vec();
     let file = file.to_owned();
-    tokio::task::spawn_blocking(move || append_packs(&file, &packs))
-        .await
-        .expect("the count writer never panics")
+    tokio::task::spawn_blocking(move || {
+        let mut buckets: BTreeMap<i64, Vec<DailyCount>> = BTreeMap::new();
+        for count in batch {
+            buckets
+                .entry(pack_bucket(count.link_id))
+                .or_default()
+                .push(count);
+        }
+        let packs: Vec<(i64, Vec<u8>)> = buckets
+            .into_iter()
+            .map(|(bucket, counts)| (bucket, pack(&counts)))
+            .collect();
+        append_packs(&file, &packs)
+    })
+    .await
+    .expect("the count writer never panics")
 }
 
 /// Folds the count log into the daily totals; returns how many records it folded.

@@ -388,9 +388,19 @@ async fn fold_counts(state: &AppState) {
 }
 
 /// Writes the counts gathered so far; on failure they go back into memory for the next try.
-pub async fn flush_once(state: &AppState) -> bool {
-    state.table.move_visits(state.clock.now(), &state.counter);
-    let batch = state.counter.drain();
+pub async fn flush_once(state: &Arc<AppState>) -> bool {
+    // Gathering scans every route's cells (8 MB at a million links) and may collect a hundred
+    // thousand counts: milliseconds that would hold up the requests queued on a runtime
+    // worker, so it runs on a blocking thread, which the kernel preempts instead.
+    let gathering = state.clone();
+    let batch = tokio::task::spawn_blocking(move || {
+        let state = gathering;
+        let mut batch = state.table.take_visits(state.clock.now());
+        batch.extend(state.counter.drain());
+        batch
+    })
+    .await
+    .expect("gathering counts never panics");
     if batch.is_empty() {
         state.metrics.flushed();
         return true;
@@ -411,7 +421,7 @@ pub async fn flush_once(state: &AppState) -> bool {
     }
 }
 
-async fn final_flush(state: &AppState) {
+async fn final_flush(state: &Arc<AppState>) {
     for attempt in 0..10 {
         if flush_once(state).await {
             return;
