@@ -137,4 +137,8 @@ ratio = median("qrlink", "rps") / median("baseline", "rps")
 p99 = median("qrlink", "p99_us") / median("baseline", "p99_us")
 paced = median("qrlink-paced", "p99_us") / median("baseline-paced", "p99_us")
 print(f"links={sys.argv[2]}  throughput ratio qrlink/baseline = {ratio:.3f} (goal >= 0.85)  p99 ratio = {p99:.2f} at saturation, {paced:.2f} at a fixed load (goal <= 2)")
+# Each round's own ratios (its two runs were back to back), to show how far one round strays.
+def rounds(name, base, key):
+    return " ".join(f"{float(q[key]) / float(b[key]):.2f}" for q, b in zip(rows[name], rows[base]))
+print(f"per round: throughput {rounds('qrlink', 'baseline', 'rps')};  p99 saturated {rounds('qrlink', 'baseline', 'p99_us')};  p99 fixed load {rounds('qrlink-paced', 'baseline-paced', 'p99_us')}")
 PY
