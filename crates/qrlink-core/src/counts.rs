@@ -119,8 +119,10 @@ const SHARDS: usize = 16;
 /// Counts of one shard, keyed by link and UTC day number.
 type Shard = HashMap<(LinkId, i64), Counts, foldhash::fast::RandomState>;
 
-/// Counts waiting to be written. Recording takes one short lock on one of 16 shards, so
-/// concurrent requests rarely meet; the database is never touched on the request path.
+/// Counts waiting to be written: HEAD requests, previews, and a failed flush's batch (plain
+/// visits are counted in the redirect table's cells, [`crate::table::RedirectTable::visit`]).
+/// Recording takes one short lock on one of 16 shards, so concurrent requests rarely meet;
+/// the database is never touched on the request path.
 #[derive(Debug, Default)]
 pub struct HitCounter {
     /// Keyed by link and UTC day number since 1970-01-01: an integer division on the request
