@@ -220,11 +220,14 @@ impl RedirectTable {
     /// appears once per day and cell.
     pub fn take_visits(&self, now: Timestamp) -> Vec<DailyCount> {
         let today = day_number(now);
-        let days = [today, today - 1].map(|number| (day_parity(number), day_of_number(number)));
-        let day_of = |parity: usize| days.iter().find(|(p, _)| *p == parity).expect("both").1;
+        // The date of each cell, indexed by parity.
+        let mut dates = [today, today - 1].map(day_of_number);
+        if day_parity(today) == 1 {
+            dates.swap(0, 1);
+        }
         let visits = |link_id: LinkId, parity: usize, hits: u32| DailyCount {
             link_id,
-            day: day_of(parity),
+            day: dates[parity],
             counts: Counts {
                 hits: i64::from(hits),
                 ..Counts::default()

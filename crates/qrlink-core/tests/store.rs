@@ -908,8 +908,9 @@ async fn visits_counted_by_the_table_keep_their_day_through_a_reload(db: &TestDa
         let answer = table.visit("First", None, at, || kind, &counter);
         assert!(matches!(answer, Resolution::Redirect { .. }), "{answer:?}");
     };
-    visit(before_midnight, HitKind::Hit);
-    visit(before_midnight, HitKind::Hit);
+    for _ in 0..3 {
+        visit(before_midnight, HitKind::Hit);
+    }
     visit(before_midnight, HitKind::Head);
     visit(after_midnight, HitKind::Hit);
     visit(after_midnight, HitKind::Bot);
@@ -939,13 +940,26 @@ async fn visits_counted_by_the_table_keep_their_day_through_a_reload(db: &TestDa
     assert_eq!(
         summary,
         [
-            ("2026-05-01".into(), 2, 1, 0),
+            ("2026-05-01".into(), 3, 1, 0),
             ("2026-05-02".into(), 2, 0, 1)
         ],
         "each visit on the UTC day it happened, the one before the flush's too"
     );
     assert!(counter.is_empty());
     assert_eq!(table.take_visits(after_midnight), [], "taken once");
+
+    // The next midnight, when today's cell is the other one.
+    let next_midnight: Timestamp = "2026-05-03T00:00:00Z".parse().unwrap();
+    visit(next_midnight - SignedDuration::from_millis(1), HitKind::Hit);
+    visit(next_midnight, HitKind::Hit);
+    visit(next_midnight, HitKind::Hit);
+    let mut taken: Vec<_> = table
+        .take_visits(next_midnight)
+        .into_iter()
+        .map(|c| (c.day.to_string(), c.counts.hits))
+        .collect();
+    taken.sort();
+    assert_eq!(taken, [("2026-05-02".into(), 1), ("2026-05-03".into(), 2)]);
 }
 
 async fn several_processes_can_migrate_at_once(db: &TestDatabase) {
