@@ -61,8 +61,8 @@ pub enum Resolution {
 /// because it holds every link (see [`Routes`]).
 ///
 /// The table also counts the redirects it answers ([`RedirectTable::visit`]): one atomic add
-/// in a cell next to the route, which the request has in cache already, instead of a lock and
-/// a hash map. [`RedirectTable::take_visits`] empties the cells at every flush.
+/// in the route's cell (an array indexed like the routes), instead of a lock and a hash-map
+/// insert. [`RedirectTable::take_visits`] empties the cells at every flush.
 #[derive(Debug, Default)]
 pub struct RedirectTable {
     routes: ShardedLock<Routes>,
