@@ -3,19 +3,22 @@
 //! latency, table size, count-flush lag and database errors.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use crossbeam_utils::CachePadded;
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder, NoLabelSet,
+};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use super::AppState;
@@ -98,11 +101,11 @@ label_values!(DbOperation {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
+    requests: Family<RequestLabels, ShardedCounter>,
     /// The counters of `requests` for what a slug is answered with, taken out of the family
     /// once: counting a redirect is then one atomic add, not a hash lookup under a lock.
-    slug_answers: [(StatusCode, Counter); 6],
-    redirect_seconds: Histogram,
+    slug_answers: [(StatusCode, ShardedCounter); 6],
+    redirect_seconds: LatencyHistogram,
     database_errors: Family<DbLabels, Counter>,
     links: Gauge,
     flush_lag_seconds: Gauge<f64, AtomicU64>,
@@ -120,14 +123,13 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("qrlink");
-        let requests = Family::<RequestLabels, Counter>::default();
+        let requests = Family::<RequestLabels, ShardedCounter>::default();
         registry.register(
             "http_requests",
             "HTTP requests answered, by route class and status",
             requests.clone(),
         );
-        // 1 µs to about a quarter of a second: the fast path answers in microseconds.
-        let redirect_seconds = Histogram::new(exponential_buckets(1e-6, 4.0, 10));
+        let redirect_seconds = LatencyHistogram::default();
         registry.register(
             "redirect_duration_seconds",
             "Time to answer a slug request, from request to response (server side)",
@@ -195,7 +197,7 @@ impl Metrics {
     }
 
     pub fn redirect_time(&self, since: Instant) {
-        self.redirect_seconds.observe(since.elapsed().as_secs_f64());
+        self.redirect_seconds.observe(since.elapsed());
     }
 
     pub fn database_error(&self, operation: DbOperation) {
@@ -219,6 +221,119 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a String cannot fail");
         text
+    }
+}
+
+/// Shards of the metrics recorded at every request. A thread always uses the same shard, on
+/// cache lines of its own; a scrape adds the shards up. prometheus-client's counter is one
+/// atomic, and its histogram takes a write lock per observation: both cores wrote those
+/// lines at every redirect.
+const SHARDS: usize = 8;
+
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: usize = THREADS.fetch_add(1, Ordering::Relaxed) % SHARDS;
+}
+
+fn shard() -> usize {
+    SHARD.with(|shard| *shard)
+}
+
+/// A counter whose increments go to the calling thread's shard.
+#[derive(Debug, Clone, Default)]
+struct ShardedCounter(Arc<[CachePadded<AtomicU64>; SHARDS]>);
+
+impl ShardedCounter {
+    fn inc(&self) {
+        self.0[shard()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|count| count.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+impl TypedMetric for ShardedCounter {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+impl EncodeMetric for ShardedCounter {
+    fn encode(&self, mut encoder: MetricEncoder) -> std::fmt::Result {
+        encoder.encode_counter::<NoLabelSet, _, u64>(&self.get(), None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+/// Upper bounds of the latency buckets in nanoseconds: 1 µs to about a quarter of a second,
+/// four times wider each (the fast path answers in microseconds).
+const LATENCY_BOUNDS: [u64; 10] = {
+    let mut bounds = [1_000; 10];
+    let mut i = 1;
+    while i < bounds.len() {
+        bounds[i] = bounds[i - 1] * 4;
+        i += 1;
+    }
+    bounds
+};
+
+/// A latency histogram whose observations go to the calling thread's shard.
+#[derive(Debug, Clone, Default)]
+struct LatencyHistogram(Arc<[CachePadded<LatencyShard>; SHARDS]>);
+
+#[derive(Debug, Default)]
+struct LatencyShard {
+    /// Observations per bucket, not cumulative; the last is above every bound.
+    buckets: [AtomicU64; LATENCY_BOUNDS.len() + 1],
+    nanos: AtomicU64,
+}
+
+impl LatencyHistogram {
+    fn observe(&self, took: Duration) {
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let bucket = LATENCY_BOUNDS
+            .iter()
+            .position(|&bound| nanos <= bound)
+            .unwrap_or(LATENCY_BOUNDS.len());
+        let shard = &self.0[shard()];
+        shard.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        shard.nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
+
+impl TypedMetric for LatencyHistogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for LatencyHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> std::fmt::Result {
+        let mut counts = [0u64; LATENCY_BOUNDS.len() + 1];
+        let mut nanos = 0u64;
+        for shard in self.0.iter() {
+            for (count, bucket) in counts.iter_mut().zip(&shard.buckets) {
+                *count += bucket.load(Ordering::Relaxed);
+            }
+            nanos = nanos.wrapping_add(shard.nanos.load(Ordering::Relaxed));
+        }
+        // The encoder writes `f64::MAX` as `+Inf` and makes the counts cumulative.
+        let buckets: Vec<(f64, u64)> = LATENCY_BOUNDS
+            .iter()
+            .map(|&bound| bound as f64 / 1e9)
+            .chain([f64::MAX])
+            .zip(counts)
+            .collect();
+        let count = counts.iter().sum();
+        encoder.encode_histogram::<NoLabelSet>(nanos as f64 / 1e9, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
     }
 }
 

@@ -46,12 +46,21 @@ async fn metrics_are_served_on_their_own_listener_only() {
         r#"qrlink_http_requests_total{route="slug",status="404"} 2"#,
         r#"qrlink_http_requests_total{route="health",status="200"}"#,
         "qrlink_redirect_duration_seconds_count 5",
+        r#"qrlink_redirect_duration_seconds_bucket{le="+Inf"} 5"#,
         "qrlink_redirect_table_slugs 1",
         "qrlink_count_flush_lag_seconds",
         "# EOF",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
     }
+    // Buckets are cumulative: each counts at least what the one below it does.
+    let buckets: Vec<u64> = text
+        .lines()
+        .filter(|line| line.starts_with("qrlink_redirect_duration_seconds_bucket"))
+        .map(|line| line.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(buckets.len(), 11, "{text}");
+    assert!(buckets.windows(2).all(|pair| pair[0] <= pair[1]), "{text}");
     assert!(
         !text.contains("flyer") && !text.contains("127.0.0.1"),
         "metrics name no link and no visitor:\n{text}"
