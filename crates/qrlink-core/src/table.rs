@@ -58,7 +58,7 @@ pub enum Resolution {
 /// a sharded one, so that the runtime's worker threads each lock a cache line of their own
 /// instead of passing one line back and forth at every request. Writes, which lock every
 /// shard, come only from loading and following the change feed. The layout is compact
-/// because it holds every link (see [`Routes`]).
+/// because it holds every link (see `Routes` in this module).
 ///
 /// The table also counts the redirects it answers ([`RedirectTable::visit`]): one atomic add
 /// in the route's cell (an array indexed like the routes), instead of a lock and a hash-map
