@@ -392,11 +392,10 @@ pub async fn flush_once(state: &Arc<AppState>) -> bool {
     // Gathering scans every route's cells (8 MB at a million links) and may collect a hundred
     // thousand counts: milliseconds that would hold up the requests queued on a runtime
     // worker, so it runs on a blocking thread, which the kernel preempts instead.
-    let gathering = state.clone();
+    let shared = Arc::clone(state);
     let batch = tokio::task::spawn_blocking(move || {
-        let state = gathering;
-        let mut batch = state.table.take_visits(state.clock.now());
-        batch.extend(state.counter.drain());
+        let mut batch = shared.table.take_visits(shared.clock.now());
+        batch.extend(shared.counter.drain());
         batch
     })
     .await

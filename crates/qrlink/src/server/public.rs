@@ -151,39 +151,38 @@ pub fn answer_slug<B>(state: &AppState, request: &axum::http::Request<B>) -> Opt
     }
     let now = state.clock.now();
     let kind = || hit_kind(method, request.headers());
-    let mut response =
-        match state
-            .table
-            .visit(rest, request.uri().query(), now, kind, &state.counter)
-        {
-            Resolution::Redirect {
-                link_id,
-                location,
-                status,
-            } => {
-                // Stored targets are checked URLs, so this cannot fail (the visit is counted).
-                let Ok(location) = HeaderValue::try_from(location) else {
-                    tracing::error!(
-                        link = link_id.0,
-                        "a stored target is not a valid Location header"
-                    );
-                    return Some(status_only(StatusCode::INTERNAL_SERVER_ERROR));
-                };
-                let code = StatusCode::from_u16(status.code()).unwrap_or(StatusCode::FOUND);
-                let cache = if status.is_permanent() {
-                    PERMANENT_CACHE
-                } else {
-                    NO_STORE
-                };
-                redirect(code, location, cache)
-            }
-            Resolution::Retired { .. } => match &state.settings.retired_url {
-                Some(url) => redirect(StatusCode::FOUND, url.clone(), NO_STORE),
-                None => page(StatusCode::GONE, pages::render(&pages::RETIRED)),
-            },
-            Resolution::NotFound => not_found(state),
-            Resolution::Unavailable => unavailable(),
-        };
+    let query = request.uri().query();
+    let resolution = state.table.visit(rest, query, now, kind, &state.counter);
+    let mut response = match resolution {
+        Resolution::Redirect {
+            link_id,
+            location,
+            status,
+        } => {
+            // Stored targets are checked URLs, so this cannot fail; if it did, the visit would
+            // already be counted.
+            let Ok(location) = HeaderValue::try_from(location) else {
+                tracing::error!(
+                    link = link_id.0,
+                    "a stored target is not a valid Location header"
+                );
+                return Some(status_only(StatusCode::INTERNAL_SERVER_ERROR));
+            };
+            let code = StatusCode::from_u16(status.code()).unwrap_or(StatusCode::FOUND);
+            let cache = if status.is_permanent() {
+                PERMANENT_CACHE
+            } else {
+                NO_STORE
+            };
+            redirect(code, location, cache)
+        }
+        Resolution::Retired { .. } => match &state.settings.retired_url {
+            Some(url) => redirect(StatusCode::FOUND, url.clone(), NO_STORE),
+            None => page(StatusCode::GONE, pages::render(&pages::RETIRED)),
+        },
+        Resolution::NotFound => not_found(state),
+        Resolution::Unavailable => unavailable(),
+    };
     add_security_headers(&state.settings, response.headers_mut());
     Some(response)
 }
