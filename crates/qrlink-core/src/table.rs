@@ -61,8 +61,8 @@ pub enum Resolution {
 /// because it holds every link (see `Routes` in this module).
 ///
 /// The table also counts the redirects it answers ([`RedirectTable::visit`]): one atomic add
-/// in the route's cell (an array indexed like the routes), instead of a lock and a hash-map
-/// insert. [`RedirectTable::take_visits`] empties the cells at every flush.
+/// in a cell stored beside the link's route, instead of a lock and a hash-map insert.
+/// [`RedirectTable::take_visits`] empties the cells at every flush.
 #[derive(Debug, Default)]
 pub struct RedirectTable {
     routes: ShardedLock<Routes>,
@@ -133,10 +133,10 @@ impl RedirectTable {
     ) -> Resolution {
         let count = |routes: &Routes, index: u32| match kind() {
             HitKind::Hit => {
-                routes.hits[index as usize][day_parity(day_number(now))]
+                routes.entries[index as usize].visits[day_parity(day_number(now))]
                     .fetch_add(1, Ordering::Relaxed);
             }
-            other => counter.record(routes.routes[index as usize].link_id, now, other),
+            other => counter.record(routes.entries[index as usize].route.link_id, now, other),
         };
         self.answer(path_segment, query, now, Some(count))
     }
@@ -167,7 +167,7 @@ impl RedirectTable {
                 Resolution::Unavailable
             };
         };
-        let route = &routes.routes[index as usize];
+        let route = &routes.entries[index as usize].route;
         let schedule = match route.flags & HAS_SCHEDULE {
             0 => &[][..],
             _ => &routes.schedules[&index][..],
@@ -239,12 +239,12 @@ impl RedirectTable {
             .map(|(link_id, parity, hits)| visits(link_id, parity, hits))
             .collect();
         let routes = self.read();
-        for (route, cells) in routes.routes.iter().zip(&routes.hits) {
-            for (parity, cell) in cells.iter().enumerate() {
+        for entry in &routes.entries {
+            for (parity, cell) in entry.visits.iter().enumerate() {
                 // A load first: most cells are zero, and a swap would write every one.
                 if cell.load(Ordering::Relaxed) != 0 {
                     let hits = cell.swap(0, Ordering::Relaxed);
-                    taken.push(visits(route.link_id, parity, hits));
+                    taken.push(visits(entry.route.link_id, parity, hits));
                 }
             }
         }
@@ -254,11 +254,11 @@ impl RedirectTable {
     /// Keeps the visits counted in a table that a reload replaced, for the next take.
     fn spill(&self, old: Routes) {
         let mut spilled = Vec::new();
-        for (route, cells) in old.routes.iter().zip(old.hits) {
-            for (parity, cell) in cells.into_iter().enumerate() {
+        for entry in old.entries {
+            for (parity, cell) in entry.visits.into_iter().enumerate() {
                 let hits = cell.into_inner();
                 if hits != 0 {
-                    spilled.push((route.link_id, parity, hits));
+                    spilled.push((entry.route.link_id, parity, hits));
                 }
             }
         }
@@ -369,12 +369,22 @@ struct Slot {
     route: u32,
 }
 
-/// The cell of a day number in [`Routes::hits`].
+/// The cell of a day number in [`Entry::visits`].
 fn day_parity(day: i64) -> usize {
     (day & 1) as usize
 }
 
-/// One link: 16 bytes, its target's text in the arena.
+/// One link in [`Routes::entries`]: its route and its visits since the last take, 24 bytes,
+/// so that a redirect finds what it answers and where it counts on the same cache line (or
+/// two adjacent ones), not on two lines far apart.
+#[derive(Debug)]
+struct Entry {
+    route: PackedRoute,
+    /// Visits for even and odd UTC days.
+    visits: [AtomicU32; 2],
+}
+
+/// What the table knows of one link: 16 bytes, its target's text in the arena.
 #[derive(Debug, Clone, Copy)]
 struct PackedRoute {
     link_id: LinkId,
@@ -412,19 +422,17 @@ impl PackedRoute {
     }
 }
 
-/// The compact layout of the table. Each link is a 16-byte [`PackedRoute`]; each slug a
+/// The compact layout of the table. Each link is a 24-byte [`Entry`]; each slug a
 /// 12-byte [`Slot`] in a hash table that stores no key of its own (it hashes and compares the
 /// slug's bytes in `text`); slugs and targets are stored once, back to back, in `text`; the
 /// few links with pending schedule entries keep them in `schedules`. Aliases share their
 /// link's route. Replaced targets leave garbage in `text`, reclaimed when it outweighs the
-/// live text. Each route has 8 bytes of visit counts in `hits`.
+/// live text.
 #[derive(Debug, Default)]
 struct Routes {
     slots: hashbrown::HashTable<Slot>,
-    routes: Vec<PackedRoute>,
-    /// Visits since the last take, per route (same index as `routes`), for even and odd UTC
-    /// days. A route's index never changes while this table lives.
-    hits: Vec<[AtomicU32; 2]>,
+    /// Indexed by [`Slot::route`]. A link's index never changes while this table lives.
+    entries: Vec<Entry>,
     text: String,
     schedules: HashMap<u32, Box<[(Timestamp, ScheduledAction)]>, foldhash::fast::RandomState>,
     /// Bytes of `text` no route or slot refers to any more.
@@ -492,7 +500,7 @@ impl Routes {
         let existing = lowercase.iter().find_map(|s| self.find(s.as_bytes()));
         // A change that kept the target (a rename, a lock) keeps its text.
         let unchanged = existing
-            .map(|i| self.routes[i as usize])
+            .map(|i| self.entries[i as usize].route)
             .filter(|old| self.text(old.target()) == target);
         let target_start = match unchanged {
             Some(old) => old.target_start,
@@ -508,15 +516,17 @@ impl Routes {
         let index = match existing {
             Some(index) => {
                 if unchanged.is_none() {
-                    self.garbage += usize::from(self.routes[index as usize].target_len);
+                    self.garbage += usize::from(self.entries[index as usize].route.target_len);
                 }
-                self.routes[index as usize] = packed;
+                self.entries[index as usize].route = packed;
                 index
             }
             None => {
-                let index = u32::try_from(self.routes.len()).map_err(|_| Error::TableFull)?;
-                self.routes.push(packed);
-                self.hits.push(Default::default());
+                let index = u32::try_from(self.entries.len()).map_err(|_| Error::TableFull)?;
+                self.entries.push(Entry {
+                    route: packed,
+                    visits: Default::default(),
+                });
                 index
             }
         };
@@ -548,7 +558,7 @@ impl Routes {
             return;
         }
         let mut text = String::with_capacity(self.text.len() - self.garbage);
-        for route in &mut self.routes {
+        for Entry { route, .. } in &mut self.entries {
             let start = route.target_start as usize;
             let moved = &self.text[start..start + usize::from(route.target_len)];
             route.target_start = text.len() as u32;
@@ -565,8 +575,7 @@ impl Routes {
     }
 
     fn shrink_to_fit(&mut self) {
-        self.routes.shrink_to_fit();
-        self.hits.shrink_to_fit();
+        self.entries.shrink_to_fit();
         self.text.shrink_to_fit();
         self.slots.shrink_to_fit(rehash(&self.hasher, &self.text));
     }
@@ -575,8 +584,7 @@ impl Routes {
         use std::mem::size_of;
         // hashbrown keeps one control byte per bucket besides the entry.
         let slots = self.slots.capacity() * (size_of::<Slot>() + 1);
-        let routes = self.routes.capacity() * size_of::<PackedRoute>()
-            + self.hits.capacity() * size_of::<[AtomicU32; 2]>();
+        let routes = self.entries.capacity() * size_of::<Entry>();
         let schedules: usize = self
             .schedules
             .values()
@@ -605,8 +613,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_route_takes_16_bytes_and_a_slot_12() {
-        assert_eq!(std::mem::size_of::<PackedRoute>(), 16);
+    fn a_link_takes_24_bytes_and_a_slot_12() {
+        assert_eq!(std::mem::size_of::<Entry>(), 24);
         assert_eq!(std::mem::size_of::<Slot>(), 12);
     }
 
@@ -681,7 +689,7 @@ mod tests {
             routes.text.len() < (2 << 20) + 3 * 4100,
             "garbage never grows past its threshold (1 MiB or half the text)"
         );
-        assert_eq!(routes.routes.len(), 2, "a re-point replaces, never adds");
+        assert_eq!(routes.entries.len(), 2, "a re-point replaces, never adds");
         let table = loaded(routes);
         let latest = format!("https://b.example/599/{long}?a=1");
         assert_eq!(location(&table, "one"), Some(latest.clone()));
