@@ -361,12 +361,68 @@ struct Span {
     len: u16,
 }
 
-/// One slug (current or alias) and the route it reaches.
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        let start = self.start as usize;
+        start..start + usize::from(self.len)
+    }
+}
+
+/// One slug (current or alias) and the route it reaches: 12 bytes.
+///
+/// A slug of up to 8 bytes, none of them NUL or beyond ASCII (every slug `Slug::parse`
+/// accepts, up to that length, and all the ones qrlink generates), is the key itself,
+/// zero-padded: finding it compares two integers and reads no text, so a lookup touches one
+/// cache line fewer. A longer slug is in the arena: the key holds its offset (bytes 0-3) and
+/// length (byte 4), and byte 7 is [`Slot::IN_TEXT`], which no inline slug has there.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    slug_start: u32,
-    slug_len: u8,
+    key: [u8; 8],
     route: u32,
+}
+
+impl Slot {
+    const IN_TEXT: u8 = 0x80;
+
+    /// The key of a slug kept inline, if it is short enough and plain ASCII.
+    fn inline_key(slug: &[u8]) -> Option<[u8; 8]> {
+        if slug.len() > 8 || !slug.iter().all(|&b| (1..Self::IN_TEXT).contains(&b)) {
+            return None;
+        }
+        let mut key = [0; 8];
+        key[..slug.len()].copy_from_slice(slug);
+        Some(key)
+    }
+
+    /// The key of a slug kept in the arena.
+    fn text_key(start: u32, len: u8) -> [u8; 8] {
+        let [a, b, c, d] = start.to_le_bytes();
+        [a, b, c, d, len, 0, 0, Self::IN_TEXT]
+    }
+
+    /// Points a slug kept in the arena at its new offset.
+    fn move_text(&mut self, start: u32) {
+        self.key[..4].copy_from_slice(&start.to_le_bytes());
+    }
+
+    /// Where the slug is in the arena, unless it is inline.
+    fn span(&self) -> Option<Span> {
+        let [a, b, c, d, len, _, _, tag] = self.key;
+        (tag == Self::IN_TEXT).then(|| Span {
+            start: u32::from_le_bytes([a, b, c, d]),
+            len: u16::from(len),
+        })
+    }
+
+    fn slug<'a>(&'a self, text: &'a str) -> &'a [u8] {
+        match self.span() {
+            Some(span) => &text.as_bytes()[span.range()],
+            None => {
+                let len = self.key.iter().position(|&b| b == 0).unwrap_or(8);
+                &self.key[..len]
+            }
+        }
+    }
 }
 
 /// The cell of a day number in [`Entry::visits`].
@@ -443,12 +499,7 @@ struct Routes {
 
 impl Routes {
     fn text(&self, span: Span) -> &str {
-        let start = span.start as usize;
-        &self.text[start..start + usize::from(span.len)]
-    }
-
-    fn slug(&self, slot: &Slot) -> &[u8] {
-        slot_slug(&self.text, slot)
+        &self.text[span.range()]
     }
 
     fn hash(&self, slug: &[u8]) -> u64 {
@@ -457,9 +508,14 @@ impl Routes {
 
     /// The route of a lowercase slug.
     fn find(&self, slug: &[u8]) -> Option<u32> {
-        self.slots
-            .find(self.hash(slug), |slot| self.slug(slot) == slug)
-            .map(|slot| slot.route)
+        let hash = self.hash(slug);
+        let slot = match Slot::inline_key(slug) {
+            Some(key) => self.slots.find(hash, |slot| slot.key == key),
+            None => self.slots.find(hash, |slot| {
+                slot.span().is_some() && slot.slug(&self.text) == slug
+            }),
+        };
+        slot.map(|slot| slot.route)
     }
 
     fn push_text(&mut self, text: &str) -> Result<u32> {
@@ -539,12 +595,15 @@ impl Routes {
             if self.find(slug.as_bytes()).is_some() {
                 continue;
             }
-            let slot = Slot {
-                slug_start: self.push_text(slug)?,
+            let key = match Slot::inline_key(slug.as_bytes()) {
+                Some(key) => key,
                 // Slugs have at most MAX_SLUG_LEN (64) bytes.
-                slug_len: u8::try_from(slug.len()).map_err(|_| Error::TableFull)?,
-                route: index,
+                None => Slot::text_key(
+                    self.push_text(slug)?,
+                    u8::try_from(slug.len()).map_err(|_| Error::TableFull)?,
+                ),
             };
+            let slot = Slot { key, route: index };
             let hash = self.hash(slug.as_bytes());
             self.slots
                 .insert_unique(hash, slot, rehash(&self.hasher, &self.text));
@@ -559,16 +618,15 @@ impl Routes {
         }
         let mut text = String::with_capacity(self.text.len() - self.garbage);
         for Entry { route, .. } in &mut self.entries {
-            let start = route.target_start as usize;
-            let moved = &self.text[start..start + usize::from(route.target_len)];
+            let moved = &self.text[route.target().range()];
             route.target_start = text.len() as u32;
             text.push_str(moved);
         }
         for slot in self.slots.iter_mut() {
-            let start = slot.slug_start as usize;
-            let moved = &self.text[start..start + usize::from(slot.slug_len)];
-            slot.slug_start = text.len() as u32;
-            text.push_str(moved);
+            if let Some(span) = slot.span() {
+                slot.move_text(text.len() as u32);
+                text.push_str(&self.text[span.range()]);
+            }
         }
         self.text = text;
         self.garbage = 0;
@@ -595,17 +653,12 @@ impl Routes {
     }
 }
 
-fn slot_slug<'a>(text: &'a str, slot: &Slot) -> &'a [u8] {
-    let start = slot.slug_start as usize;
-    &text.as_bytes()[start..start + usize::from(slot.slug_len)]
-}
-
-/// How hashbrown re-hashes a slot when it grows: by the slug's bytes in the text.
+/// How hashbrown re-hashes a slot when it grows: by the slug's bytes, inline or in the text.
 fn rehash<'a>(
     hasher: &'a foldhash::fast::RandomState,
     text: &'a str,
 ) -> impl Fn(&Slot) -> u64 + 'a {
-    move |slot| hasher.hash_one(slot_slug(text, slot))
+    move |slot| hasher.hash_one(slot.slug(text))
 }
 
 #[cfg(test)]
@@ -653,7 +706,8 @@ mod tests {
     }
 
     /// Many re-points leave garbage text behind; compaction reclaims it and every slug,
-    /// alias included, still reaches its link's latest target.
+    /// alias included, still reaches its link's latest target: the short ones kept in their
+    /// slots and the long ones (over 8 bytes) that compaction moves with the text.
     #[test]
     fn re_pointed_links_keep_resolving_through_compaction() {
         let mut routes = Routes::default();
@@ -661,7 +715,11 @@ mod tests {
             .upsert(&routed(1, &["one"], "https://a.example/1"))
             .unwrap();
         routes
-            .upsert(&routed(2, &["two"], "https://a.example/2"))
+            .upsert(&routed(
+                2,
+                &["two", "exactly8", "nine-char"],
+                "https://a.example/2",
+            ))
             .unwrap();
         let long = "x".repeat(4000);
         let mut compactions = 0;
@@ -671,7 +729,7 @@ mod tests {
             let slugs: &[&str] = if round < 300 {
                 &["one"]
             } else {
-                &["one", "uno"]
+                &["one", "uno", "a-longer-alias"]
             };
             routes.upsert(&routed(1, slugs, &target)).unwrap();
             let before = routes.garbage;
@@ -682,8 +740,8 @@ mod tests {
         }
         assert!(compactions > 0, "the garbage was reclaimed");
         assert!(
-            routes.text.len() - routes.garbage < 3 * 4100,
-            "the live text is one target per link and the slugs"
+            routes.text.len() - routes.garbage < 2 * 4100,
+            "the live text is one target per link and the long slugs"
         );
         assert!(
             routes.text.len() < (2 << 20) + 3 * 4100,
@@ -693,15 +751,33 @@ mod tests {
         let table = loaded(routes);
         let latest = format!("https://b.example/599/{long}?a=1");
         assert_eq!(location(&table, "one"), Some(latest.clone()));
-        assert_eq!(location(&table, "UNO"), Some(latest));
+        assert_eq!(location(&table, "UNO"), Some(latest.clone()));
+        assert_eq!(location(&table, "A-Longer-Alias"), Some(latest));
+        for slug in ["two", "exactly8", "nine-char"] {
+            assert_eq!(
+                location(&table, slug).as_deref(),
+                Some("https://a.example/2?a=1"),
+                "{slug}"
+            );
+        }
+        for unknown in [
+            "three",
+            "exactly",
+            "exactly8x",
+            "nine-cha",
+            "nine-chars",
+            "a-longer",
+        ] {
+            assert_eq!(
+                table.resolve(unknown, None, Timestamp::UNIX_EPOCH),
+                Resolution::NotFound,
+                "{unknown}"
+            );
+        }
         assert_eq!(
-            location(&table, "two").as_deref(),
-            Some("https://a.example/2?a=1")
+            table.len(),
+            6,
+            "six slugs: one, uno, a-longer-alias and link 2's three"
         );
-        assert_eq!(
-            table.resolve("three", None, Timestamp::UNIX_EPOCH),
-            Resolution::NotFound
-        );
-        assert_eq!(table.len(), 3, "three slugs: one, uno, two");
     }
 }
