@@ -10,6 +10,9 @@ mod pages;
 mod public;
 pub mod qr;
 
+/// The redirect fast path, public for `examples/redirect_path.rs`.
+pub use public::answer_slug;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -88,19 +91,20 @@ impl PublicSettings {
             "strict-origin-when-cross-origin",
             "unsafe-url",
         ];
-        if !POLICIES.contains(&args.referrer_policy.as_str()) {
+        // A static value: cloning it into every response touches no shared reference count.
+        let Some(referrer_policy) = POLICIES.iter().find(|p| **p == args.referrer_policy) else {
             anyhow::bail!(
                 "invalid referrer_policy: `{}` is not one of {} (rule: one_of)",
                 args.referrer_policy,
                 POLICIES.join(", ")
             );
-        }
+        };
         Ok(PublicSettings {
             instance,
             home_url: redirect_url("home_url", args.home_url.as_deref())?,
             not_found_url: redirect_url("not_found_url", args.not_found_url.as_deref())?,
             retired_url: redirect_url("retired_url", args.retired_url.as_deref())?,
-            referrer_policy: HeaderValue::from_str(&args.referrer_policy)?,
+            referrer_policy: HeaderValue::from_static(referrer_policy),
             access_log: args.access_log,
             sessions: SessionTimeouts {
                 idle: jiff::SignedDuration::from_mins(i64::from(args.session_idle_minutes)),
@@ -160,6 +164,23 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: PublicSettings,
     pub metrics: Metrics,
+    /// The headers of the fast path's redirects, built from `settings` once.
+    redirect_headers: public::RedirectHeaders,
+}
+
+impl AppState {
+    /// A server's shared state, its redirect table not loaded yet.
+    pub fn new(store: Store, clock: Clock, settings: PublicSettings) -> AppState {
+        AppState {
+            table: RedirectTable::new(),
+            counter: HitCounter::new(),
+            store,
+            clock,
+            redirect_headers: public::RedirectHeaders::new(&settings),
+            settings,
+            metrics: Metrics::new(),
+        }
+    }
 }
 
 /// A server bound to its address, not yet serving.
@@ -182,14 +203,7 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
-        let state = Arc::new(AppState {
-            table: RedirectTable::new(),
-            counter: HitCounter::new(),
-            store,
-            clock,
-            settings,
-            metrics: Metrics::new(),
-        });
+        let state = Arc::new(AppState::new(store, clock, settings));
         Ok(Server {
             listener,
             metrics_listener: None,

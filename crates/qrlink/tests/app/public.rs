@@ -27,6 +27,22 @@ async fn a_link_redirects_with_302_and_no_trace_of_the_visitor() {
         Some("max-age=31536000"),
         "the base URL is https"
     );
+    assert_eq!(
+        header(&response, "content-security-policy"),
+        Some("default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    );
+    for name in [
+        "location",
+        "cache-control",
+        "referrer-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "strict-transport-security",
+        "content-security-policy",
+    ] {
+        let values = response.headers().get_all(name).iter().count();
+        assert_eq!(values, 1, "{name} is sent once");
+    }
     assert!(header(&response, "set-cookie").is_none());
     assert!(header(&response, "server").is_none());
     assert!(response.bytes().await.unwrap().len() <= 512);

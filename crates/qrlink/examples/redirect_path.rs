@@ -1,0 +1,101 @@
+//! The server's own work for one redirect, without sockets or hyper: `public::answer_slug`
+//! (the fast path: the clock, the visit's kind, the table's lookup and count, the response
+//! and its headers) for uniformly random slugs from a data directory that `bench/redirect.sh`
+//! loaded, on one thread. Each request is built in the loop, as hyper builds one per request,
+//! and a loop that only builds and drops the requests is timed beside it and subtracted.
+//! Comparing two builds of qrlink with this is steadier than over HTTP, where the kernel's
+//! share is about four fifths of a request and varies more than this part.
+//!
+//! `cargo run --release -p qrlink --example redirect_path -- DATA_DIR [ROUNDS]`
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::{Request, header};
+use clap::Parser;
+use qrlink::cli::{Cli, Command};
+use qrlink::server::{AppState, PublicSettings, answer_slug};
+use qrlink_core::clock::Clock;
+use qrlink_core::store::{Store, StoreLocation};
+
+/// Requests per loop.
+const REQUESTS: usize = 1_000_000;
+/// Requests between two takes of the counted visits: what both cores answer in the one
+/// second between two flushes in `bench/redirect.sh`. The take's time is included.
+const PER_FLUSH: usize = 100_000;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let Some(dir) = args.next() else {
+        anyhow::bail!("usage: redirect_path DATA_DIR [ROUNDS]");
+    };
+    let rounds: usize = args.next().map_or(Ok(5), |r| r.parse())?;
+    let cli = Cli::parse_from(["qrlink", "--data-dir", &dir, "serve"]);
+    let Command::Serve(serve) = &cli.command else {
+        unreachable!("parsed as serve")
+    };
+    let instance = qrlink::instance::Instance::from_args(&cli.instance)?;
+    let store = Store::open(StoreLocation::SqliteDir(dir.as_ref())).await?;
+    let settings = PublicSettings::from_args(serve, instance)?;
+    let state = Arc::new(AppState::new(store, Clock::system(), settings));
+    state.table.load(&state.store).await?;
+    let paths: Vec<String> = std::fs::read_to_string(format!("{dir}/slugs.txt"))?
+        .lines()
+        .map(|slug| format!("/{slug}"))
+        .collect();
+    let seed = 0x9e37_79b9_7f4a_7c15_u64;
+    println!("{} links, seed {seed:#x}", paths.len());
+
+    let request = |path: &str| {
+        Request::get(path)
+            .header(header::HOST, "127.0.0.1:18080")
+            .body(())
+            .expect("a valid request")
+    };
+    // Every loop asks for the same xorshift sequence of slugs.
+    let run = |answer: bool| {
+        let mut state_bits = seed;
+        let start = Instant::now();
+        for done in 1..=REQUESTS {
+            if answer && done % PER_FLUSH == 0 {
+                black_box(state.table.take_visits(state.clock.now()));
+                black_box(state.counter.drain());
+            }
+            state_bits ^= state_bits << 13;
+            state_bits ^= state_bits >> 7;
+            state_bits ^= state_bits << 17;
+            let request = request(&paths[(state_bits % paths.len() as u64) as usize]);
+            if answer {
+                let response = answer_slug(&state, &request);
+                assert!(
+                    response
+                        .as_ref()
+                        .is_some_and(|r| r.status().is_redirection()),
+                    "every slug redirects"
+                );
+                black_box(response);
+            }
+            black_box(request);
+        }
+        start.elapsed().as_nanos() as f64 / REQUESTS as f64
+    };
+    let mut answers = Vec::new();
+    for round in 1..=rounds {
+        let building = run(false);
+        let answering = run(true);
+        let answer = answering - building;
+        answers.push(answer);
+        println!(
+            "round {round}: answer_slug {answer:.0} ns a request \
+             ({answering:.0} with building the request, {building:.0} building it alone)"
+        );
+    }
+    answers.sort_by(f64::total_cmp);
+    println!(
+        "answer_slug, median of {rounds} rounds: {:.0} ns",
+        answers[rounds / 2]
+    );
+    Ok(())
+}
