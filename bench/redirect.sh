@@ -9,6 +9,7 @@
 #
 #   bench/redirect.sh [LINKS=10000] [ROUNDS=3] [DURATION=8s]
 #   QRLINK_SERVE_ARGS="--flush-interval-ms 60000" bench/redirect.sh …   (extra serve flags)
+#   BENCH_USER_AGENT= bench/redirect.sh …   (requests without the phone's User-Agent)
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/redirect.sh …
 #     (on PostgreSQL: a fresh database beside that one, dropped at the end)
 #
@@ -95,15 +96,21 @@ curl -fs "http://127.0.0.1:$qrlink_port/_/health/ready" >/dev/null
 sample=$(head -n 1 "$work/slugs.txt")
 curl -s -o /dev/null -w "sample: /$sample -> %{http_code} %{redirect_url}\n" "http://127.0.0.1:$qrlink_port/$sample"
 
+# Every request carries a phone browser's User-Agent, as a visit that follows a scanned code
+# does: qrlink reads it to count preview bots apart (R-LNK-6), the baseline ignores it.
+# BENCH_USER_AGENT= sends none.
+user_agent=${BENCH_USER_AGENT-Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36}
+ua_header=()
+[ -n "$user_agent" ] && ua_header=(-H "User-Agent: $user_agent")
 run() { # name port
-  SLUGS="$work/slugs.txt" PREFIX=/ wrk -t2 -c64 -d"$duration" --latency -s "$shared/bench/random_slug.lua" \
+  SLUGS="$work/slugs.txt" PREFIX=/ wrk -t2 -c64 -d"$duration" --latency "${ua_header[@]}" -s "$shared/bench/random_slug.lua" \
     "http://127.0.0.1:$2" | grep '^RESULT' | sed "s/^RESULT/$1/"
 }
 # The same at a fixed offered load: each connection waits 1 ms between requests, at most 64k
 # requests a second, well below either server's peak here. Latency at saturation is mostly
 # time spent queueing behind the load generator's own threads on the same cores.
 paced() { # name port
-  SLUGS="$work/slugs.txt" PREFIX=/ PACE_MS=1 wrk -t2 -c64 -d"$duration" --latency -s bench/paced_slug.lua \
+  SLUGS="$work/slugs.txt" PREFIX=/ PACE_MS=1 wrk -t2 -c64 -d"$duration" --latency "${ua_header[@]}" -s bench/paced_slug.lua \
     "http://127.0.0.1:$2" | grep '^RESULT' | sed "s/^RESULT/$1/"
 }
 

@@ -1,6 +1,10 @@
 //! Which requests are previews rather than visits: link-preview bots and browser prefetches.
 //! Their hits are counted apart (R-LNK-6). The list is one place, with tests, so it can grow.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 /// Substrings of `User-Agent` headers sent by services that fetch a link to show a preview
 /// card, or crawl it, rather than a person following it. Matched case-insensitively. Names of
 /// apps whose in-app browsers people click through (Teams, Outlook, Snapchat, LINE…) do not
@@ -41,6 +45,20 @@ pub const PREVIEW_BOTS: &[&str] = &[
     "preview",
 ];
 
+/// [`PREVIEW_BOTS`] as one automaton, so a `User-Agent` is read once whatever the list's
+/// length. Trying each name at every position instead took about 5.5 µs for a phone
+/// browser's 120-byte `User-Agent` (`examples/redirect_path`): ten times the rest of a
+/// redirect, at every visit.
+static PREVIEW_BOT_NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        // A full DFA: one table lookup per byte; 250 ns for that `User-Agent`, against 290
+        // for the automaton the builder picks by default.
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(PREVIEW_BOTS)
+        .expect("a short list of plain names builds")
+});
+
 /// True when the request is a preview bot or a prefetch, given its `User-Agent` and the
 /// values of `Sec-Purpose`/`Purpose`/`X-Moz` headers.
 pub fn is_preview(user_agent: Option<&[u8]>, purpose: Option<&[u8]>) -> bool {
@@ -49,7 +67,7 @@ pub fn is_preview(user_agent: Option<&[u8]>, purpose: Option<&[u8]>) -> bool {
     {
         return true;
     }
-    user_agent.is_some_and(|ua| PREVIEW_BOTS.iter().any(|bot| contains_ignore_case(ua, bot)))
+    user_agent.is_some_and(|ua| PREVIEW_BOT_NAMES.is_match(ua))
 }
 
 fn contains_ignore_case(haystack: &[u8], needle: &str) -> bool {
@@ -92,5 +110,32 @@ mod tests {
             Some(b"prefetch;prerender")
         ));
         assert!(!is_preview(None, None));
+    }
+
+    /// Every name on the list is found in any case and anywhere in a `User-Agent`, as a
+    /// plain case-insensitive search for each name in turn finds it.
+    #[test]
+    fn every_listed_name_is_found_in_any_case_and_place() {
+        let person = "Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile Safari/537.36";
+        for bot in PREVIEW_BOTS {
+            for ua in [
+                bot.to_string(),
+                bot.to_ascii_uppercase(),
+                format!("{person} {bot}/1.0"),
+                format!("{}{}", &person[..20], bot.to_ascii_uppercase()),
+            ] {
+                let listed = PREVIEW_BOTS
+                    .iter()
+                    .any(|b| contains_ignore_case(ua.as_bytes(), b));
+                assert!(listed, "{ua}");
+                assert_eq!(is_preview(Some(ua.as_bytes()), None), listed, "{ua}");
+            }
+            // Cut short, the name no longer matches (unless a shorter name is inside it).
+            let cut = &bot[..bot.len() - 1];
+            let listed = PREVIEW_BOTS
+                .iter()
+                .any(|b| contains_ignore_case(cut.as_bytes(), b));
+            assert_eq!(is_preview(Some(cut.as_bytes()), None), listed, "{cut}");
+        }
     }
 }

@@ -19,6 +19,10 @@ use qrlink::server::{AppState, PublicSettings, answer_slug};
 use qrlink_core::clock::Clock;
 use qrlink_core::store::{Store, StoreLocation};
 
+/// The `User-Agent` of each request unless `USER_AGENT` is set (to nothing, for none).
+const MOBILE_BROWSER: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+    (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+
 /// Requests per loop.
 const REQUESTS: usize = 1_000_000;
 /// Requests between two takes of the counted visits: what both cores answer in the one
@@ -48,9 +52,12 @@ async fn main() -> anyhow::Result<()> {
     let seed = 0x9e37_79b9_7f4a_7c15_u64;
     println!("{} links, seed {seed:#x}", paths.len());
 
+    // What a phone's browser sends after scanning a code.
+    let user_agent = std::env::var("USER_AGENT").unwrap_or_else(|_| MOBILE_BROWSER.to_owned());
     let request = |path: &str| {
         Request::get(path)
             .header(header::HOST, "127.0.0.1:18080")
+            .header(header::USER_AGENT, &user_agent)
             .body(())
             .expect("a valid request")
     };
