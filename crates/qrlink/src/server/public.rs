@@ -235,16 +235,24 @@ fn hit_kind(method: &Method, headers: &HeaderMap) -> HitKind {
     if method == Method::HEAD {
         return HitKind::Head;
     }
+    /// In order of precedence.
     const PURPOSE_HEADERS: [HeaderName; 3] = [
         HeaderName::from_static("sec-purpose"),
         HeaderName::from_static("purpose"),
         HeaderName::from_static("x-moz"),
     ];
-    let purpose = PURPOSE_HEADERS
-        .iter()
-        .find_map(|name| headers.get(name))
-        .map(HeaderValue::as_bytes);
-    let user_agent = headers.get(header::USER_AGENT).map(HeaderValue::as_bytes);
+    // One pass over the request's headers (a phone sends about a dozen) instead of hashing
+    // four names to look each up; the first value of a name counts, as with `get`.
+    let mut user_agent = None;
+    let mut purposes = [None; 3];
+    for (name, value) in headers {
+        if name == header::USER_AGENT {
+            user_agent.get_or_insert(value.as_bytes());
+        } else if let Some(at) = PURPOSE_HEADERS.iter().position(|purpose| purpose == name) {
+            purposes[at].get_or_insert(value.as_bytes());
+        }
+    }
+    let purpose = purposes.into_iter().flatten().next();
     if bots::is_preview(user_agent, purpose) {
         HitKind::Bot
     } else {

@@ -327,12 +327,14 @@ async fn hits_are_counted_apart_from_head_and_previews_and_flushed_on_shutdown()
         .send()
         .await
         .unwrap();
-    app.client
-        .get(format!("{}/counted", app.base))
-        .header("sec-purpose", "prefetch")
-        .send()
-        .await
-        .unwrap();
+    for (name, value) in [("sec-purpose", "prefetch"), ("x-moz", "prefetch")] {
+        app.client
+            .get(format!("{}/counted", app.base))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+    }
     app.get("/counted+").await;
     app.get("/missing").await;
     // Shutdown drains requests and flushes what is still in memory.
@@ -345,7 +347,7 @@ async fn hits_are_counted_apart_from_head_and_previews_and_flushed_on_shutdown()
             counts[0].counts.head_hits,
             counts[0].counts.bot_hits
         ),
-        (5, 1, 2)
+        (5, 1, 3)
     );
     assert_eq!(counts[0].day.to_string(), "2026-06-01");
 }
