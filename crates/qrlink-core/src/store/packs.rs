@@ -40,11 +40,30 @@ pub(super) async fn append(file: &Path, batch: &[DailyCount]) -> Result<()> {
 }
 
 /// Folds the count log into the daily totals; returns how many records it folded.
+///
+/// On a thread of its own that gives way to the request handlers (nice 10): under a uniform
+/// load on a million links a fold takes a core for 1-2.5 s each minute, and sharing that
+/// core equally with a runtime worker tripled the p99 of the redirects answered meanwhile.
+/// At a lower priority the scheduler runs a worker woken by a request first.
 pub(super) async fn fold(file: &Path) -> Result<u64> {
     let file = file.to_owned();
-    tokio::task::spawn_blocking(move || fold_packs(&file))
-        .await
-        .expect("the count folder never panics")
+    let (done, folded) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("qrlink-fold".to_owned())
+        .spawn(move || {
+            give_way_to_requests();
+            let _ = done.send(fold_packs(&file));
+        })?;
+    folded.await.expect("the count folder never panics")
+}
+
+/// Lowers the calling thread's priority to nice 10 (on Linux a thread's own setting). Failing
+/// to is harmless: the fold then competes at the usual priority, as it did before.
+fn give_way_to_requests() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
+        tracing::debug!(%error, "could not lower the count fold's priority");
+    }
 }
 
 /// Appends packed counts to SQLite's count log, a row per bucket, in one immediate
@@ -135,4 +154,36 @@ fn count_writer(file: &Path) -> Result<rusqlite::Connection> {
     connection.busy_timeout(Duration::from_secs(10))?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     Ok(connection)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    /// The fold's thread runs at nice 10 or lower in priority (never raised), and only that
+    /// thread: the one that spawned it keeps its own priority.
+    #[test]
+    fn the_fold_thread_gives_way_and_only_it() {
+        // Field 19 of /proc/thread-self/stat, counted after the command name's `)`.
+        fn nice() -> i32 {
+            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .unwrap()
+                .1
+                .split_whitespace()
+                .collect();
+            fields[16].parse().unwrap()
+        }
+        let before = nice();
+        let fold_thread = std::thread::spawn(|| {
+            super::give_way_to_requests();
+            nice()
+        });
+        let folding = fold_thread.join().unwrap();
+        println!("nice: {before} here, {folding} in the fold's thread");
+        assert!(
+            folding >= 10.max(before),
+            "lowered to nice 10, never raised"
+        );
+        assert_eq!(nice(), before, "the spawning thread is untouched");
+    }
 }
