@@ -512,7 +512,8 @@ impl Routes {
         let slot = match Slot::inline_key(slug) {
             Some(key) => self.slots.find(hash, |slot| slot.key == key),
             None => self.slots.find(hash, |slot| {
-                slot.span().is_some() && slot.slug(&self.text) == slug
+                slot.span()
+                    .is_some_and(|span| &self.text.as_bytes()[span.range()] == slug)
             }),
         };
         slot.map(|slot| slot.route)

@@ -203,21 +203,19 @@ pub fn answer_slug<B>(state: &AppState, request: &axum::http::Request<B>) -> Opt
             link_id,
             location,
             status,
-        } => {
-            // Stored targets are checked URLs, so this cannot fail; if it did, the visit would
-            // already be counted.
-            let Ok(location) = HeaderValue::try_from(location) else {
+        } => match HeaderValue::try_from(location) {
+            // The security headers are in the redirect's template already.
+            Ok(location) => return Some(state.redirect_headers.redirect(status, location)),
+            // Stored targets are checked URLs, so this cannot happen; if it did, the visit
+            // would already be counted.
+            Err(_) => {
                 tracing::error!(
                     link = link_id.0,
                     "a stored target is not a valid Location header"
                 );
-                let mut response = status_only(StatusCode::INTERNAL_SERVER_ERROR);
-                add_security_headers(&state.settings, response.headers_mut());
-                return Some(response);
-            };
-            // The security headers are in the template already.
-            return Some(state.redirect_headers.redirect(status, location));
-        }
+                status_only(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        },
         Resolution::Retired { .. } => match &state.settings.retired_url {
             Some(url) => state
                 .redirect_headers
