@@ -34,12 +34,7 @@ for _ in $(seq 1 1200); do
   sleep 0.05
 done
 
-# Every request carries a phone browser's User-Agent, as a visit that follows a scanned code
-# does: qrlink reads it to count preview bots apart (R-LNK-6), the baseline ignores it.
-# BENCH_USER_AGENT= sends none.
-user_agent=${BENCH_USER_AGENT-Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36}
-ua_header=()
-[ -n "$user_agent" ] && ua_header=(-H "User-Agent: $user_agent")
+. bench/user_agent.sh
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 run() { # name port pid
   local before after out

@@ -96,12 +96,7 @@ curl -fs "http://127.0.0.1:$qrlink_port/_/health/ready" >/dev/null
 sample=$(head -n 1 "$work/slugs.txt")
 curl -s -o /dev/null -w "sample: /$sample -> %{http_code} %{redirect_url}\n" "http://127.0.0.1:$qrlink_port/$sample"
 
-# Every request carries a phone browser's User-Agent, as a visit that follows a scanned code
-# does: qrlink reads it to count preview bots apart (R-LNK-6), the baseline ignores it.
-# BENCH_USER_AGENT= sends none.
-user_agent=${BENCH_USER_AGENT-Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36}
-ua_header=()
-[ -n "$user_agent" ] && ua_header=(-H "User-Agent: $user_agent")
+. bench/user_agent.sh
 run() { # name port
   SLUGS="$work/slugs.txt" PREFIX=/ wrk -t2 -c64 -d"$duration" --latency "${ua_header[@]}" -s "$shared/bench/random_slug.lua" \
     "http://127.0.0.1:$2" | grep '^RESULT' | sed "s/^RESULT/$1/"

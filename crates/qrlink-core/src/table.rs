@@ -121,7 +121,7 @@ impl RedirectTable {
 
     /// Resolves a visitor's request like [`RedirectTable::resolve`] and, when the answer is a
     /// redirect, counts it as a visit of the kind `kind` says (asked only then). A plain visit
-    /// is added to its route's cell for `now`'s UTC day; HEAD requests and previews, which are
+    /// is added to its link's cell for `now`'s UTC day; HEAD requests and previews, which are
     /// rare, go to `counter` directly.
     pub fn visit(
         &self,
@@ -372,8 +372,8 @@ impl Span {
 ///
 /// A slug of up to 8 bytes, none of them NUL or beyond ASCII (every slug `Slug::parse`
 /// accepts, up to that length, and all the ones qrlink generates), is the key itself,
-/// zero-padded: finding it compares two integers and reads no text, so a lookup touches one
-/// cache line fewer. A longer slug is in the arena: the key holds its offset (bytes 0-3) and
+/// zero-padded: finding it compares two integers and reads no text, and the arena holds no
+/// copy of it. A longer slug is in the arena: the key holds its offset (bytes 0-3) and
 /// length (byte 4), and byte 7 is [`Slot::IN_TEXT`], which no inline slug has there.
 #[derive(Debug, Clone, Copy)]
 struct Slot {

@@ -4,7 +4,7 @@
 //! loaded, on one thread. Each request is built in the loop, as hyper builds one per request,
 //! and a loop that only builds and drops the requests is timed beside it and subtracted.
 //! Comparing two builds of qrlink with this is steadier than over HTTP, where the kernel's
-//! share is about four fifths of a request and varies more than this part.
+//! share is half a request or more and varies more than this part.
 //!
 //! `cargo run --release -p qrlink --example redirect_path -- DATA_DIR [ROUNDS]`
 

@@ -165,7 +165,7 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: PublicSettings,
     pub metrics: Metrics,
-    /// The headers of the fast path's redirects, built from `settings` once.
+    /// The headers of every redirect, built from `settings` once.
     redirect_headers: public::RedirectHeaders,
 }
 
@@ -407,7 +407,7 @@ async fn fold_counts(state: &AppState) {
 
 /// Writes the counts gathered so far; on failure they go back into memory for the next try.
 pub async fn flush_once(state: &Arc<AppState>) -> bool {
-    // Gathering scans every route's cells (8 MB at a million links) and may collect a hundred
+    // Gathering scans every link's entry (24 MB at a million links) and may collect a hundred
     // thousand counts: milliseconds that would hold up the requests queued on a runtime
     // worker, so it runs on a blocking thread, which the kernel preempts instead.
     let shared = Arc::clone(state);
