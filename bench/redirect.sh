@@ -2,12 +2,13 @@
 # Redirect benchmark (R-PERF-1): qrlink against a bare hyper server that answers every request
 # with a constant 302 (../shared/bench/hyper-baseline), on loopback, same load generator and
 # settings, run alternately, flat out and then at a fixed offered load (bench/paced_slug.lua).
-# Prints requests/s and p99 of each run and the ratios of medians,
+# Prints requests/s and p99 of each run, the median of each measure, and the median of the
+# rounds' paired ratios,
 # and for qrlink: start-up time to ready, the redirect table's heap bytes per link, resident
 # memory after loading and after the load test (R-PERF-2, R-PERF-4), and how long listing
 # and searching links takes at this size (`qrlink link list`, process start included).
 #
-#   bench/redirect.sh [LINKS=10000] [ROUNDS=3] [DURATION=8s]
+#   bench/redirect.sh [LINKS=10000] [ROUNDS=6] [DURATION=5s]
 #   QRLINK_SERVE_ARGS="--flush-interval-ms 60000" bench/redirect.sh …   (extra serve flags)
 #   BENCH_USER_AGENT= bench/redirect.sh …   (requests without the phone's User-Agent)
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/redirect.sh …
@@ -17,8 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 links=${1:-10000}
-rounds=${2:-3}
-duration=${3:-8s}
+rounds=${2:-6}
+duration=${3:-5s}
 shared=${SHARED:-../shared}
 qrlink_port=18080
 baseline_port=18081
@@ -114,11 +115,20 @@ SLUGS="$work/slugs.txt" PREFIX=/ wrk -t2 -c64 -d2s -s "$shared/bench/random_slug
 SLUGS="$work/slugs.txt" PREFIX=/ wrk -t2 -c64 -d2s -s "$shared/bench/random_slug.lua" "http://127.0.0.1:$qrlink_port" >/dev/null
 
 : > "$work/results"
+# Each round runs the two servers back to back, and every other round qrlink goes first, so
+# that a machine getting busier or quieter during a run favours neither.
 for round in $(seq 1 "$rounds"); do
-  run baseline "$baseline_port" | tee -a "$work/results"
-  run qrlink "$qrlink_port" | tee -a "$work/results"
-  paced baseline-paced "$baseline_port" | tee -a "$work/results"
-  paced qrlink-paced "$qrlink_port" | tee -a "$work/results"
+  if [ $((round % 2)) -eq 1 ]; then
+    run baseline "$baseline_port" | tee -a "$work/results"
+    run qrlink "$qrlink_port" | tee -a "$work/results"
+    paced baseline-paced "$baseline_port" | tee -a "$work/results"
+    paced qrlink-paced "$qrlink_port" | tee -a "$work/results"
+  else
+    run qrlink "$qrlink_port" | tee -a "$work/results"
+    run baseline "$baseline_port" | tee -a "$work/results"
+    paced qrlink-paced "$qrlink_port" | tee -a "$work/results"
+    paced baseline-paced "$baseline_port" | tee -a "$work/results"
+  fi
 done
 
 echo "RSS after the load test: $(( $(rss_kib) / 1024 )) MiB"
@@ -135,12 +145,15 @@ def median(name, key):
 for name in ("baseline", "qrlink", "baseline-paced", "qrlink-paced"):
     errors = sum(int(r[k]) for r in rows[name] for k in r if k.startswith("errs_"))
     print(f"{name:14s} median rps={median(name, 'rps'):10.1f}  p50={median(name, 'p50_us'):5.0f} us  p99={median(name, 'p99_us'):6.0f} us  errors={errors}")
-ratio = median("qrlink", "rps") / median("baseline", "rps")
-p99 = median("qrlink", "p99_us") / median("baseline", "p99_us")
-paced = median("qrlink-paced", "p99_us") / median("baseline-paced", "p99_us")
-print(f"links={sys.argv[2]}  throughput ratio qrlink/baseline = {ratio:.3f} (goal >= 0.85)  p99 ratio = {p99:.2f} at saturation, {paced:.2f} at a fixed load (goal <= 2)")
-# Each round's own ratios (its two runs were back to back), to show how far one round strays.
+# Each round's own ratio, its two runs back to back; the figures are the medians of those
+# paired ratios, which a slow drift in the machine's speed moves less than a ratio of medians.
 def rounds(name, base, key):
-    return " ".join(f"{float(q[key]) / float(b[key]):.2f}" for q, b in zip(rows[name], rows[base]))
-print(f"per round: throughput {rounds('qrlink', 'baseline', 'rps')};  p99 saturated {rounds('qrlink', 'baseline', 'p99_us')};  p99 fixed load {rounds('qrlink-paced', 'baseline-paced', 'p99_us')}")
+    return [float(q[key]) / float(b[key]) for q, b in zip(rows[name], rows[base])]
+ratio = statistics.median(rounds("qrlink", "baseline", "rps"))
+p99 = statistics.median(rounds("qrlink", "baseline", "p99_us"))
+paced = statistics.median(rounds("qrlink-paced", "baseline-paced", "p99_us"))
+print(f"links={sys.argv[2]}  throughput ratio qrlink/baseline = {ratio:.3f} (goal >= 0.85)  p99 ratio = {p99:.2f} at saturation, {paced:.2f} at a fixed load (goal <= 2)")
+def listed(values):
+    return " ".join(f"{v:.2f}" for v in values)
+print(f"per round: throughput {listed(rounds('qrlink', 'baseline', 'rps'))};  p99 saturated {listed(rounds('qrlink', 'baseline', 'p99_us'))};  p99 fixed load {listed(rounds('qrlink-paced', 'baseline-paced', 'p99_us'))}")
 PY
