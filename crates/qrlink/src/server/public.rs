@@ -171,10 +171,21 @@ impl RedirectHeaders {
         } else {
             &self.temporary
         };
+        let mut headers = template.clone();
+        // The placeholder is the template's first header: found by one comparison, where
+        // `insert` would hash the name and probe.
+        match headers
+            .iter_mut()
+            .find(|(name, _)| *name == header::LOCATION)
+        {
+            Some((_, placeholder)) => *placeholder = location,
+            None => {
+                headers.insert(header::LOCATION, location);
+            }
+        }
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::from_u16(status.code()).unwrap_or(StatusCode::FOUND);
-        *response.headers_mut() = template.clone();
-        response.headers_mut().insert(header::LOCATION, location);
+        *response.headers_mut() = headers;
         response
     }
 }
