@@ -160,23 +160,13 @@ impl RedirectTable {
             *to = from.to_ascii_lowercase();
         }
         let routes = self.read();
-        let Some(slot) = routes.find(&folded[..bytes.len()]) else {
+        let Some(index) = routes.find(&folded[..bytes.len()]) else {
             return if self.database_reachable() {
                 Resolution::NotFound
             } else {
                 Resolution::Unavailable
             };
         };
-        let index = slot.route;
-        // Start fetching the target's text now, while the entry is fetched (see
-        // `Slot::target_hint`); the value read is not used.
-        std::hint::black_box(
-            routes
-                .text
-                .as_bytes()
-                .get(slot.target_hint as usize)
-                .copied(),
-        );
         let route = &routes.entries[index as usize].route;
         let schedule = match route.flags & HAS_SCHEDULE {
             0 => &[][..],
@@ -378,8 +368,7 @@ impl Span {
     }
 }
 
-/// One slug (current or alias), the route it reaches and where that route's target
-/// probably starts: 16 bytes.
+/// One slug (current or alias) and the route it reaches: 12 bytes.
 ///
 /// A slug of up to 8 bytes, none of them NUL or beyond ASCII (every slug `Slug::parse`
 /// accepts, up to that length, and all the ones qrlink generates), is the key itself,
@@ -390,13 +379,6 @@ impl Span {
 struct Slot {
     key: [u8; 8],
     route: u32,
-    /// The route's `target_start` when this slot was last updated. A lookup reads the
-    /// target's first byte from here while it reads the entry, so the two cache misses
-    /// overlap instead of following each other; the answer always takes the entry's span,
-    /// so a stale hint (the target of an alias the link no longer lists, re-pointed) costs
-    /// a miss, never a wrong redirect. Re-points refresh the hints of the slugs they list and
-    /// compaction refreshes all.
-    target_hint: u32,
 }
 
 impl Slot {
@@ -430,17 +412,6 @@ impl Slot {
             start: u32::from_le_bytes([a, b, c, d]),
             len: u16::from(len),
         })
-    }
-
-    /// Whether a slot is the one of the lowercase `slug`.
-    fn is_of<'a>(slug: &'a [u8], text: &'a str) -> impl Fn(&Slot) -> bool + 'a {
-        let inline = Slot::inline_key(slug);
-        move |slot| match inline {
-            Some(key) => slot.key == key,
-            None => slot
-                .span()
-                .is_some_and(|span| &text.as_bytes()[span.range()] == slug),
-        }
     }
 
     fn slug<'a>(&'a self, text: &'a str) -> &'a [u8] {
@@ -508,8 +479,8 @@ impl PackedRoute {
 }
 
 /// The compact layout of the table. Each link is a 24-byte [`Entry`]; each slug a
-/// 16-byte [`Slot`] in a hash table (its key is the slug itself, or where the slug is in
-/// `text`); slugs longer than 8 bytes and targets are stored once, back to back, in `text`; the
+/// 12-byte [`Slot`] in a hash table that stores no key of its own (it hashes and compares the
+/// slug's bytes in `text`); slugs and targets are stored once, back to back, in `text`; the
 /// few links with pending schedule entries keep them in `schedules`. Aliases share their
 /// link's route. Replaced targets leave garbage in `text`, reclaimed when it outweighs the
 /// live text.
@@ -535,12 +506,17 @@ impl Routes {
         self.hasher.hash_one(slug)
     }
 
-    /// The slot of a lowercase slug.
-    fn find(&self, slug: &[u8]) -> Option<Slot> {
+    /// The route of a lowercase slug.
+    fn find(&self, slug: &[u8]) -> Option<u32> {
         let hash = self.hash(slug);
-        self.slots
-            .find(hash, Slot::is_of(slug, &self.text))
-            .copied()
+        let slot = match Slot::inline_key(slug) {
+            Some(key) => self.slots.find(hash, |slot| slot.key == key),
+            None => self.slots.find(hash, |slot| {
+                slot.span()
+                    .is_some_and(|span| &self.text.as_bytes()[span.range()] == slug)
+            }),
+        };
+        slot.map(|slot| slot.route)
     }
 
     fn push_text(&mut self, text: &str) -> Result<u32> {
@@ -578,10 +554,7 @@ impl Routes {
                 false => Cow::Borrowed(&**s),
             })
             .collect();
-        let existing = lowercase
-            .iter()
-            .find_map(|s| self.find(s.as_bytes()))
-            .map(|slot| slot.route);
+        let existing = lowercase.iter().find_map(|s| self.find(s.as_bytes()));
         // A change that kept the target (a rename, a lock) keeps its text.
         let unchanged = existing
             .map(|i| self.entries[i as usize].route)
@@ -620,10 +593,7 @@ impl Routes {
             self.schedules.insert(index, route.schedule.clone());
         }
         for slug in &lowercase {
-            let hash = self.hash(slug.as_bytes());
-            let is_it = Slot::is_of(slug.as_bytes(), &self.text);
-            if let Some(slot) = self.slots.find_mut(hash, is_it) {
-                slot.target_hint = target_start;
+            if self.find(slug.as_bytes()).is_some() {
                 continue;
             }
             let key = match Slot::inline_key(slug.as_bytes()) {
@@ -634,11 +604,8 @@ impl Routes {
                     u8::try_from(slug.len()).map_err(|_| Error::TableFull)?,
                 ),
             };
-            let slot = Slot {
-                key,
-                route: index,
-                target_hint: target_start,
-            };
+            let slot = Slot { key, route: index };
+            let hash = self.hash(slug.as_bytes());
             self.slots
                 .insert_unique(hash, slot, rehash(&self.hasher, &self.text));
         }
@@ -661,7 +628,6 @@ impl Routes {
                 slot.move_text(text.len() as u32);
                 text.push_str(&self.text[span.range()]);
             }
-            slot.target_hint = self.entries[slot.route as usize].route.target_start;
         }
         self.text = text;
         self.garbage = 0;
@@ -701,9 +667,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_link_takes_24_bytes_and_a_slot_16() {
+    fn a_link_takes_24_bytes_and_a_slot_12() {
         assert_eq!(std::mem::size_of::<Entry>(), 24);
-        assert_eq!(std::mem::size_of::<Slot>(), 16);
+        assert_eq!(std::mem::size_of::<Slot>(), 12);
     }
 
     fn routed(id: i64, slugs: &[&str], target: &str) -> RoutedLink {
@@ -737,56 +703,6 @@ mod tests {
                 Some(location)
             }
             _ => None,
-        }
-    }
-
-    /// Each slot's hint of where its target starts follows re-points of the slugs they list,
-    /// and compaction sets every hint; a stale hint (an alias the re-point did not list)
-    /// changes no answer.
-    #[test]
-    fn target_hints_follow_their_links_and_stale_ones_change_nothing() {
-        let hints_of = |routes: &Routes, slug: &str| {
-            let slot = routes.find(slug.as_bytes()).unwrap();
-            (
-                slot.target_hint,
-                routes.entries[slot.route as usize].route.target_start,
-            )
-        };
-        let mut routes = Routes::default();
-        let slugs = ["one", "an-alias-of-one"];
-        routes
-            .upsert(&routed(1, &slugs, "https://a.example/1"))
-            .unwrap();
-        for slug in slugs {
-            let (hint, start) = hints_of(&routes, slug);
-            assert_eq!(hint, start, "{slug}");
-        }
-        let long = "x".repeat(4000);
-        let mut round = 0;
-        loop {
-            let target = format!("https://b.example/{round}/{long}");
-            routes.upsert(&routed(1, &["one"], &target)).unwrap();
-            let (hint, start) = hints_of(&routes, "one");
-            assert_eq!(hint, start, "a listed slug's hint follows a re-point");
-            let (stale, start) = hints_of(&routes, "an-alias-of-one");
-            let table = loaded(std::mem::take(&mut routes));
-            let expected = Some(format!("{target}?a=1"));
-            assert_eq!(location(&table, "an-alias-of-one"), expected);
-            routes = std::mem::take(&mut *table.routes.write().unwrap());
-            let before = routes.garbage;
-            routes.compact_if_wasteful();
-            if routes.garbage < before {
-                break;
-            }
-            assert_ne!(
-                stale, start,
-                "an unlisted alias's hint is stale until compaction"
-            );
-            round += 1;
-        }
-        for slug in slugs {
-            let (hint, start) = hints_of(&routes, slug);
-            assert_eq!(hint, start, "compaction sets every hint: {slug}");
         }
     }
 
