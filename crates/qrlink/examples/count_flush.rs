@@ -6,6 +6,8 @@
 //!
 //! `cargo run --release -p qrlink --example count_flush -- DATA_DIR [ROWS=100000]`
 
+mod common;
+
 use std::time::Instant;
 
 use qrlink_core::counts::{Counts, DailyCount};
@@ -14,11 +16,7 @@ use qrlink_core::store::{Store, StoreLocation};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let Some(dir) = args.next() else {
-        anyhow::bail!("usage: count_flush DATA_DIR [ROWS]");
-    };
-    let rows: usize = args.next().map_or(Ok(100_000), |n| n.parse())?;
+    let (dir, rows) = common::data_dir_and_number("count_flush DATA_DIR [ROWS]", 100_000)?;
     let store = Store::open(StoreLocation::SqliteDir(dir.as_ref())).await?;
     let day = jiff::civil::date(2026, 11, 26);
     let batch: Vec<DailyCount> = (0..rows)

@@ -7,6 +7,8 @@
 //!
 //! `cargo run --release -p qrlink --example count_fold -- DATA_DIR [ROUNDS=3]`
 
+mod common;
+
 use std::time::Instant;
 
 use qrlink_core::counts::{Counts, DailyCount};
@@ -19,11 +21,7 @@ const PER_FLUSH: usize = 40_000;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let Some(data) = args.next() else {
-        anyhow::bail!("usage: count_fold DATA_DIR [ROUNDS]");
-    };
-    let rounds: usize = args.next().map_or(Ok(3), |r| r.parse())?;
+    let (data, rounds) = common::data_dir_and_number("count_fold DATA_DIR [ROUNDS]", 3)?;
     let dir = tempfile::tempdir()?;
     std::fs::copy(format!("{data}/qrlink.db"), dir.path().join("qrlink.db"))?;
     let store = Store::open(StoreLocation::SqliteDir(dir.path())).await?;
@@ -31,16 +29,13 @@ async fn main() -> anyhow::Result<()> {
     let day = jiff::civil::date(2001, 2, 3);
     let seed = 0x2545_f491_4f6c_dd1d_u64;
     println!("seed {seed:#x}");
-    let mut state = seed;
+    let mut numbers = common::XorShift(seed);
     for round in 1..=rounds {
         let mut distinct = std::collections::HashSet::new();
         for _ in 0..FLUSHES {
             let batch: Vec<DailyCount> = (0..PER_FLUSH)
                 .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    let link_id = LinkId((state % LINKS) as i64 + 1);
+                    let link_id = LinkId(numbers.below(LINKS) as i64 + 1);
                     distinct.insert(link_id);
                     DailyCount {
                         link_id,

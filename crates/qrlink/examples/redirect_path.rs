@@ -8,6 +8,8 @@
 //!
 //! `cargo run --release -p qrlink --example redirect_path -- DATA_DIR [ROUNDS]`
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,11 +33,7 @@ const PER_FLUSH: usize = 100_000;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let Some(dir) = args.next() else {
-        anyhow::bail!("usage: redirect_path DATA_DIR [ROUNDS]");
-    };
-    let rounds: usize = args.next().map_or(Ok(5), |r| r.parse())?;
+    let (dir, rounds) = common::data_dir_and_number("redirect_path DATA_DIR [ROUNDS]", 5)?;
     let cli = Cli::parse_from(["qrlink", "--data-dir", &dir, "serve"]);
     let Command::Serve(serve) = &cli.command else {
         unreachable!("parsed as serve")
@@ -63,17 +61,14 @@ async fn main() -> anyhow::Result<()> {
     };
     // Every loop asks for the same xorshift sequence of slugs.
     let run = |answer: bool| {
-        let mut state_bits = seed;
+        let mut numbers = common::XorShift(seed);
         let start = Instant::now();
         for done in 1..=REQUESTS {
             if answer && done % PER_FLUSH == 0 {
                 black_box(state.table.take_visits(state.clock.now()));
                 black_box(state.counter.drain());
             }
-            state_bits ^= state_bits << 13;
-            state_bits ^= state_bits >> 7;
-            state_bits ^= state_bits << 17;
-            let request = request(&paths[(state_bits % paths.len() as u64) as usize]);
+            let request = request(&paths[numbers.below(paths.len() as u64) as usize]);
             if answer {
                 let response = answer_slug(&state, &request);
                 assert!(

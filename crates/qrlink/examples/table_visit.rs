@@ -6,6 +6,8 @@
 //!
 //! `cargo run --release -p qrlink --example table_visit -- DATA_DIR [ROUNDS]`
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -23,11 +25,7 @@ const PER_FLUSH: usize = 80_000;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let Some(dir) = args.next() else {
-        anyhow::bail!("usage: table_visit DATA_DIR [ROUNDS]");
-    };
-    let rounds: usize = args.next().map_or(Ok(5), |r| r.parse())?;
+    let (dir, rounds) = common::data_dir_and_number("table_visit DATA_DIR [ROUNDS]", 5)?;
     let store = Store::open(StoreLocation::SqliteDir(dir.as_ref())).await?;
     let table = RedirectTable::new();
     table.load(&store).await?;
@@ -46,14 +44,11 @@ async fn main() -> anyhow::Result<()> {
     // back to back in one string: read in order, as a server reads each from its request
     // buffer, so that the only cache misses are the table's.
     let order = |thread: u64| {
-        let mut state = seed ^ (thread + 1).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        let mut numbers = common::XorShift(seed ^ (thread + 1).wrapping_mul(0xff51_afd7_ed55_8ccd));
         let mut text = String::new();
         let mut ends = Vec::with_capacity(LOOKUPS);
         for _ in 0..LOOKUPS {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            text.push_str(&slugs[(state % slugs.len() as u64) as usize]);
+            text.push_str(&slugs[numbers.below(slugs.len() as u64) as usize]);
             ends.push(text.len());
         }
         Requests { text, ends }
