@@ -77,8 +77,8 @@ thread_local! {
     static RECENT_AGENTS: RefCell<RecentAgents> = RefCell::new(RecentAgents::with_slots(64));
 }
 
-/// The longest `User-Agent` whose verdict is remembered; in-app browsers send up to about 300
-/// bytes. Longer ones go through the automaton each time.
+/// The longest `User-Agent` whose verdict is remembered, room for in-app browsers' long
+/// headers. Longer ones go through the automaton each time.
 const REMEMBERED_LEN: usize = 384;
 
 /// Verdicts on recently seen `User-Agent`s, each remembered with the whole header, in a
