@@ -12,6 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::Invalid;
+pub use crate::passwords::{Password, PasswordHash};
 
 /// What a token may do; each scope includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -390,80 +391,6 @@ impl Caller {
     }
 }
 
-/// A password as a person chose it: 12 to 256 characters, any but control characters, and not
-/// only spaces (NIST SP 800-63B: length, no composition rules). Its `Debug` is redacted.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(String);
-
-impl Password {
-    pub fn parse(input: &str) -> Result<Password, Invalid> {
-        let length = input.chars().count();
-        if !(12..=256).contains(&length) {
-            return Err(Invalid::new(
-                "password",
-                "length",
-                "a password has 12 to 256 characters",
-            ));
-        }
-        if input.chars().any(char::is_control) {
-            return Err(Invalid::new(
-                "password",
-                "control_character",
-                "a password may not contain control characters",
-            ));
-        }
-        if input.trim().is_empty() {
-            return Err(Invalid::new(
-                "password",
-                "blank",
-                "a password cannot be only spaces",
-            ));
-        }
-        Ok(Password(input.to_owned()))
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(…)")
-    }
-}
-
-/// A stored password: Argon2id in PHC form (`$argon2id$v=19$m=19456,t=2,p=1$…`), with the
-/// OWASP minimum cost (19 MiB, two passes, one lane) and a random 16-byte salt (R-SEC-1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasswordHash(String);
-
-impl PasswordHash {
-    pub fn create(password: &Password) -> PasswordHash {
-        use argon2::password_hash::{PasswordHasher, SaltString};
-        let salt: [u8; 16] = rand::random();
-        let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
-        let hash = argon2()
-            .hash_password(password.0.as_bytes(), &salt)
-            .expect("Argon2id hashes any password with valid parameters");
-        PasswordHash(hash.to_string())
-    }
-
-    /// Whether `candidate` is the password; compared by Argon2 in constant time.
-    pub fn verify(&self, candidate: &str) -> bool {
-        use argon2::password_hash::PasswordVerifier;
-        argon2::password_hash::PasswordHash::new(&self.0).is_ok_and(|parsed| {
-            argon2()
-                .verify_password(candidate.as_bytes(), &parsed)
-                .is_ok()
-        })
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn from_stored(stored: String) -> PasswordHash {
-        PasswordHash(stored)
-    }
-}
-
 /// The outcome of a sign-in attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignIn {
@@ -471,38 +398,74 @@ pub enum SignIn {
     /// An unknown name, an account whose setup is not finished, or a wrong password: one
     /// answer for all three, given after the same work, so names cannot be probed.
     Refused,
-    /// Too many failures in a row: no password is even checked before `until`.
+    /// Too many failures in a row at this name from this client, or at this name from every
+    /// client together: no password is even checked before `until`. Unknown names are held
+    /// back the same way as known ones.
     Blocked {
         until: Timestamp,
     },
 }
 
-/// Failed sign-ins in a row that cost nothing; from then on each failure blocks the account
-/// for twice as long as the one before (1 s, 2 s, 4 s…), up to [`MAX_BLOCK`].
+/// What the store answers before a password is checked: the attempt is counted, or refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInReservation {
+    Blocked {
+        until: Timestamp,
+    },
+    /// Counted as a failure until [`Store::forget_sign_in_failures`](crate::store::Store)
+    /// takes it back; the account and its password hash, when the name is known.
+    Granted(Option<(User, Option<PasswordHash>)>),
+}
+
+/// Failed sign-ins in a row from one client that cost nothing; from then on each failure
+/// blocks that client's next attempt at the name for twice as long as the one before (1 s,
+/// 2 s, 4 s…), up to [`MAX_BLOCK`].
 pub const FREE_FAILURES: i64 = 5;
 pub const MAX_BLOCK: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
 
-/// How long `failures` failed sign-ins in a row block an account.
+/// Attempts at one name from every client together: [`CEILING_BURST`] at once, then one more
+/// every [`CEILING_INTERVAL`] (100 an hour). Only a spread-out attack reaches it; one client
+/// is held back by its own back-off long before.
+pub const CEILING_BURST: i64 = 100;
+pub const CEILING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(36);
+
+/// How long `failures` failed sign-ins in a row block the next attempt from the same client
+/// (what the store's upsert computes in SQL).
 pub fn block_after(failures: i64) -> Option<jiff::SignedDuration> {
     let doublings = u32::try_from(failures - FREE_FAILURES).ok()?;
     let seconds = 1_i64.checked_shl(doublings.min(30)).unwrap_or(i64::MAX);
     Some(jiff::SignedDuration::from_secs(seconds).min(MAX_BLOCK))
 }
 
-/// Spends the time of one password check on a hash no password matches, so that refusing an
-/// unknown name takes as long as refusing a wrong password.
-pub(crate) fn verify_nothing(candidate: &str) {
-    static DUMMY: std::sync::OnceLock<PasswordHash> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| {
-        let secret = Password(random_base62());
-        PasswordHash::create(&secret)
-    });
-    let _ = dummy.verify(candidate);
-}
-
-fn argon2() -> argon2::Argon2<'static> {
-    let params = argon2::Params::new(19 * 1024, 2, 1, None).expect("OWASP parameters are valid");
-    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+/// Signs `name` in with `password` from `client` (an address block; see the server's
+/// `ClientAddress`). A slot for the hash is taken first, so a busy server refuses without
+/// counting the attempt; then the attempt is reserved, the password checked, and the
+/// reservation taken back if it was right.
+pub async fn sign_in(
+    store: &crate::store::Store,
+    work: &crate::passwords::PasswordWork,
+    name: &str,
+    password: &str,
+    client: &str,
+    now: Timestamp,
+) -> crate::Result<SignIn> {
+    let slot = work.slot().await?;
+    let account = match store.reserve_sign_in(name, client, now).await? {
+        SignInReservation::Blocked { until } => return Ok(SignIn::Blocked { until }),
+        SignInReservation::Granted(account) => account,
+    };
+    let (user, hash) = match account {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, None),
+    };
+    let verified = slot.verify(hash.clone(), password).await && hash.is_some();
+    match user {
+        Some(user) if verified => {
+            store.forget_sign_in_failures(name, client).await?;
+            Ok(SignIn::Accepted(user))
+        }
+        _ => Ok(SignIn::Refused),
+    }
 }
 
 #[cfg(test)]
@@ -532,39 +495,6 @@ mod tests {
             assert_eq!(TokenSecret::parse(bad), None, "{bad:?}");
         }
         assert_eq!(token.hash().len(), 64);
-    }
-
-    #[test]
-    fn a_password_is_stored_as_argon2id_and_verifies_only_itself() {
-        let password = Password::parse("correct horse battery").unwrap();
-        let hash = PasswordHash::create(&password);
-        assert!(
-            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{}",
-            hash.as_str()
-        );
-        assert!(hash.verify("correct horse battery"));
-        assert!(!hash.verify("correct horse battery "));
-        assert!(!hash.verify(""));
-        assert_ne!(
-            PasswordHash::create(&password),
-            hash,
-            "a new salt each time"
-        );
-        assert!(!PasswordHash::from_stored("not a hash".into()).verify("correct horse battery"));
-        assert!(!format!("{password:?}").contains("horse"));
-        for (bad, rule) in [
-            ("short", "length"),
-            ("            ", "blank"),
-            ("twelve chars\n", "control_character"),
-        ] {
-            assert_eq!(Password::parse(bad).unwrap_err().rule, rule, "{bad:?}");
-        }
-        assert!(Password::parse(&"x".repeat(257)).is_err());
-        assert!(
-            Password::parse("pässwörd mit ümläuten").is_ok(),
-            "any script"
-        );
     }
 
     #[test]

@@ -91,6 +91,10 @@ pub enum Error {
     /// The in-memory redirect table addresses its text with 32-bit offsets.
     #[error("the redirect table is full: slugs and targets would take more than 4 GiB of memory")]
     TableFull,
+    /// Every slot for work of this kind (password hashing) stayed taken while the request
+    /// waited; nothing was done.
+    #[error("the server is busy; try again in {} s", retry_after.as_secs())]
+    Busy { retry_after: std::time::Duration },
 }
 
 impl Error {
@@ -108,6 +112,7 @@ impl Error {
             Error::TableFull => "table_full",
             Error::Rejected(_) => "import_rejected",
             Error::Io(_) => "io",
+            Error::Busy { .. } => "busy",
         }
     }
 

@@ -9,6 +9,7 @@ pub mod counts;
 pub mod error;
 pub mod link;
 pub mod links_file;
+pub mod passwords;
 pub mod schedule;
 pub mod slug;
 pub mod store;

@@ -4,8 +4,8 @@
 use jiff::{SignedDuration, Timestamp};
 use qrlink_core::Error;
 use qrlink_core::accounts::{
-    LinkRights, NewToken, Password, PasswordHash, PasswordLinkFor, PasswordLinkSecret, Role, Scope,
-    SessionSecret, SessionTimeouts, SignIn, TokenSecret,
+    self, LinkRights, NewToken, Password, PasswordHash, PasswordLinkFor, PasswordLinkSecret, Role,
+    Scope, SessionSecret, SessionTimeouts, SignIn, SignInReservation, TokenSecret,
 };
 use qrlink_core::base_url::BaseUrl;
 use qrlink_core::counts::{Counts, DailyCount, HitCounter, HitKind};
@@ -13,6 +13,7 @@ use qrlink_core::link::{
     Actor, Change, Interface, LinkDetails, LinkStatus, NewLink, RedirectStatus, Tag,
 };
 use qrlink_core::links_file::{self, ChangeKind, FileContext, LinksFile};
+use qrlink_core::passwords::PasswordWork;
 use qrlink_core::slug::Slug;
 use qrlink_core::store::{LinkOrder, LinkQuery, SavedStyle, Store, StoreLocation, TargetChange};
 use qrlink_core::table::{RedirectTable, Resolution};
@@ -74,7 +75,9 @@ conformance!(
     a_links_file_is_planned_and_applied_until_nothing_is_left,
     a_token_works_until_it_expires_or_is_revoked_and_its_user_caps_it,
     a_session_ends_when_idle_too_long_at_its_absolute_end_or_at_sign_out,
-    failed_sign_ins_block_an_account_for_longer_each_time,
+    failed_sign_ins_hold_back_one_client_at_one_name_for_longer_each_time,
+    parallel_wrong_passwords_are_checked_no_more_often_than_the_back_off_allows,
+    a_name_has_a_ceiling_across_all_clients_that_refills,
     the_setup_link_creates_the_first_admin_once,
     a_password_link_sets_a_password_once_and_ends_the_old_sessions,
     a_role_change_ends_sessions_and_the_last_admin_stays,
@@ -1834,108 +1837,203 @@ async fn a_session_ends_when_idle_too_long_at_its_absolute_end_or_at_sign_out(db
     );
 }
 
-async fn failed_sign_ins_block_an_account_for_longer_each_time(db: &TestDatabase) {
+/// Signs in through the server's path: a hashing slot, the reservation, the check.
+async fn sign_in(store: &Store, name: &str, password: &str, client: &str, at: Timestamp) -> SignIn {
+    let work = PasswordWork::new(2, std::time::Duration::from_secs(30));
+    accounts::sign_in(store, &work, name, password, client, at)
+        .await
+        .unwrap()
+}
+
+async fn failed_sign_ins_hold_back_one_client_at_one_name_for_longer_each_time(db: &TestDatabase) {
     let store = &db.store;
     let ada = store.create_user("ada", Role::Admin, t0()).await.unwrap();
     let seconds = |s: i64| t0() + SignedDuration::from_secs(s);
+    let (attacker, owner) = ("198.51.100.7", "203.0.113.9");
     assert_eq!(
-        store.sign_in("ada", "anything at all", t0()).await.unwrap(),
+        sign_in(store, "ada", "anything at all", owner, t0()).await,
         SignIn::Refused,
         "no password set yet"
     );
-    let password = Password::parse("correct horse battery").unwrap();
     store
-        .set_password(&ada, &PasswordHash::create(&password))
+        .set_password(&ada, &hash("correct horse battery"))
         .await
         .unwrap();
     assert!(
-        matches!(store.sign_in("ada", "correct horse battery", t0()).await.unwrap(), SignIn::Accepted(u) if u.name == "ada")
+        matches!(sign_in(store, "ada", "correct horse battery", owner, t0()).await, SignIn::Accepted(u) if u.name == "ada")
     );
     assert_eq!(
-        store
-            .sign_in("nobody", "correct horse battery", t0())
-            .await
-            .unwrap(),
+        sign_in(store, "nobody", "correct horse battery", owner, t0()).await,
         SignIn::Refused
     );
 
-    // The success above cleared the count. Four failures cost nothing yet…
+    // Four failures in a row cost nothing yet, and a success clears them…
     for _ in 0..4 {
         assert_eq!(
-            store
-                .sign_in("ada", "wrong guess", seconds(1))
-                .await
-                .unwrap(),
+            sign_in(store, "ada", "wrong guess", attacker, seconds(1)).await,
             SignIn::Refused
         );
     }
     assert!(matches!(
-        store
-            .sign_in("ada", "correct horse battery", seconds(1))
-            .await
-            .unwrap(),
+        sign_in(store, "ada", "correct horse battery", attacker, seconds(1)).await,
         SignIn::Accepted(_)
     ));
     for _ in 0..5 {
         assert_eq!(
-            store
-                .sign_in("ada", "wrong guess", seconds(1))
-                .await
-                .unwrap(),
+            sign_in(store, "ada", "wrong guess", attacker, seconds(1)).await,
             SignIn::Refused
         );
     }
-    // …the fifth in a row blocks the account for a second: even the right password waits.
-    let blocked = store
-        .sign_in("ada", "correct horse battery", seconds(1))
-        .await
-        .unwrap();
+    // …the fifth in a row holds this client back for a second: even the right password waits,
+    // on every replica…
+    let blocked = sign_in(store, "ada", "correct horse battery", attacker, seconds(1)).await;
     assert_eq!(blocked, SignIn::Blocked { until: seconds(2) });
     let replica = db.reopen().await;
     assert_eq!(
-        replica
-            .sign_in("ada", "correct horse battery", seconds(1))
-            .await
-            .unwrap(),
+        sign_in(
+            &replica,
+            "ada",
+            "correct horse battery",
+            attacker,
+            seconds(1)
+        )
+        .await,
         blocked,
         "every replica"
     );
+    // …but the owner, from another address, signs in meanwhile.
+    assert!(matches!(
+        sign_in(store, "ada", "correct horse battery", owner, seconds(1)).await,
+        SignIn::Accepted(_)
+    ));
     assert_eq!(
-        store
-            .sign_in("ada", "wrong guess", seconds(2))
-            .await
-            .unwrap(),
+        sign_in(store, "ada", "wrong guess", attacker, seconds(2)).await,
         SignIn::Refused
     );
     assert_eq!(
-        store
-            .sign_in("ada", "correct horse battery", seconds(3))
-            .await
-            .unwrap(),
+        sign_in(store, "ada", "correct horse battery", attacker, seconds(3)).await,
         SignIn::Blocked { until: seconds(4) },
         "the sixth failure blocks for two seconds"
     );
     assert!(matches!(
-        store
-            .sign_in("ada", "correct horse battery", seconds(4))
-            .await
-            .unwrap(),
+        sign_in(store, "ada", "correct horse battery", attacker, seconds(4)).await,
         SignIn::Accepted(_)
     ));
     // Success clears the count: the next failure is free again.
     assert_eq!(
+        sign_in(store, "ada", "wrong guess", attacker, seconds(5)).await,
+        SignIn::Refused
+    );
+
+    // A name that does not exist is held back exactly like one that does, so the answers do
+    // not tell which names exist.
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in(store, "nobody", "guess", attacker, seconds(10)).await,
+            SignIn::Refused
+        );
+    }
+    assert_eq!(
+        sign_in(store, "nobody", "guess", attacker, seconds(10)).await,
+        SignIn::Blocked { until: seconds(11) }
+    );
+
+    // Stale records go; a block still in force stays.
+    let pruned = store
+        .prune_expired(
+            SignedDuration::from_mins(30),
+            seconds(10) + SignedDuration::from_hours(25),
+        )
+        .await
+        .unwrap();
+    assert!(pruned >= 2, "the stale records of ada and nobody: {pruned}");
+}
+
+async fn parallel_wrong_passwords_are_checked_no_more_often_than_the_back_off_allows(
+    db: &TestDatabase,
+) {
+    let store = &db.store;
+    let ada = store.create_user("ada", Role::Admin, t0()).await.unwrap();
+    store
+        .set_password(&ada, &hash("correct horse battery"))
+        .await
+        .unwrap();
+    // As many slots as attempts, so that every attempt reaches the reservation at once.
+    let work = PasswordWork::new(40, std::time::Duration::from_secs(60));
+    let attempts = (0..40).map(|_| {
+        let (store, work) = (store.clone(), work.clone());
+        tokio::spawn(async move {
+            accounts::sign_in(&store, &work, "ada", "wrong guess", "198.51.100.7", t0())
+                .await
+                .unwrap()
+        })
+    });
+    let mut checked = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        match attempt.await.unwrap() {
+            SignIn::Refused => checked += 1,
+            SignIn::Blocked { .. } => {}
+            SignIn::Accepted(_) => panic!("a wrong password was accepted"),
+        }
+    }
+    println!("40 parallel wrong passwords: {checked} checked");
+    assert_eq!(
+        checked,
+        accounts::FREE_FAILURES,
+        "only the attempts the back-off allows are checked"
+    );
+}
+
+async fn a_name_has_a_ceiling_across_all_clients_that_refills(db: &TestDatabase) {
+    let store = &db.store;
+    let burst = accounts::CEILING_BURST;
+    // A spread-out attack: one attempt from each of many addresses.
+    for n in 0..burst {
+        let client = format!("192.0.2.{n}");
+        assert!(
+            matches!(
+                store.reserve_sign_in("ada", &client, t0()).await.unwrap(),
+                SignInReservation::Granted(None)
+            ),
+            "attempt {n}"
+        );
+    }
+    let interval = SignedDuration::try_from(accounts::CEILING_INTERVAL).unwrap();
+    assert_eq!(
         store
-            .sign_in("ada", "wrong guess", seconds(5))
+            .reserve_sign_in("ada", "203.0.113.9", t0())
             .await
             .unwrap(),
-        SignIn::Refused
+        SignInReservation::Blocked {
+            until: t0() + interval
+        },
+    );
+    assert!(
+        matches!(
+            store
+                .reserve_sign_in("other", "203.0.113.9", t0())
+                .await
+                .unwrap(),
+            SignInReservation::Granted(_)
+        ),
+        "other names are not held back"
+    );
+    assert!(
+        matches!(
+            store
+                .reserve_sign_in("ada", "203.0.113.9", t0() + interval)
+                .await
+                .unwrap(),
+            SignInReservation::Granted(_)
+        ),
+        "one more after the interval"
     );
     assert!(matches!(
         store
-            .sign_in("ada", "correct horse battery", seconds(5))
+            .reserve_sign_in("ada", "203.0.113.10", t0() + interval)
             .await
             .unwrap(),
-        SignIn::Accepted(_)
+        SignInReservation::Blocked { .. }
     ));
 }
 
@@ -1970,7 +2068,7 @@ async fn the_setup_link_creates_the_first_admin_once(db: &TestDatabase) {
     assert_eq!((ada.name.as_str(), ada.role), ("ada", Role::Admin));
     assert!(store.has_admin().await.unwrap());
     assert!(matches!(
-        store.sign_in("ada", "a long passphrase", t0()).await.unwrap(),
+        sign_in(store, "ada", "a long passphrase", "192.0.2.1", t0()).await,
         SignIn::Accepted(user) if user == ada
     ));
 
@@ -1998,7 +2096,7 @@ async fn a_password_link_sets_a_password_once_and_ends_the_old_sessions(db: &Tes
     let invite = store.create_password_link(Some(&bo), t0()).await.unwrap();
     assert!(
         matches!(
-            store.sign_in("bo", "", t0()).await.unwrap(),
+            sign_in(store, "bo", "", "192.0.2.1", t0()).await,
             SignIn::Refused
         ),
         "no password until the link is used"
@@ -2042,17 +2140,11 @@ async fn a_password_link_sets_a_password_once_and_ends_the_old_sessions(db: &Tes
             .is_none()
     );
     assert!(matches!(
-        store
-            .sign_in("bo", "first passphrase", minute)
-            .await
-            .unwrap(),
+        sign_in(store, "bo", "first passphrase", "192.0.2.1", minute).await,
         SignIn::Refused
     ));
     assert!(matches!(
-        store
-            .sign_in("bo", "second passphrase", minute)
-            .await
-            .unwrap(),
+        sign_in(store, "bo", "second passphrase", "192.0.2.1", minute).await,
         SignIn::Accepted(_)
     ));
     assert_eq!(

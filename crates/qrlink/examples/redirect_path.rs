@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let request = request(&paths[numbers.below(paths.len() as u64) as usize]);
             if answer {
-                let response = answer_slug(&state, &request);
+                let response = answer_slug(&state, &request, std::net::Ipv4Addr::LOCALHOST.into());
                 assert!(
                     response
                         .as_ref()

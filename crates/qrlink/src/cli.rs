@@ -498,6 +498,35 @@ pub struct ServeArgs {
     /// Where browsers report Content-Security-Policy violations of admin pages (`report-uri`).
     #[arg(long, env = "QRLINK_CSP_REPORT_URI", value_name = "URL")]
     pub csp_report_uri: Option<String>,
+    /// A proxy (address or CIDR block) whose forwarding header names the client, for the
+    /// per-client limits and the access log (repeatable; comma-separated in the variable, a
+    /// list in the file). From any other peer the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        id = "trusted_proxy",
+        env = "QRLINK_TRUSTED_PROXY",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// The header trusted proxies write the client's address into: `x-forwarded-for` or
+    /// `forwarded` (RFC 7239). Only the one named is read, so a client cannot pass its own.
+    #[arg(
+        long,
+        env = "QRLINK_FORWARDED_HEADER",
+        default_value = "x-forwarded-for",
+        value_name = "HEADER"
+    )]
+    pub forwarded_header: String,
+    /// At most this many connections open at once; more wait in the listen queue (0: no
+    /// limit). Each open connection costs a file descriptor and a little memory.
+    #[arg(
+        long,
+        env = "QRLINK_MAX_CONNECTIONS",
+        default_value_t = 10_000,
+        value_name = "N"
+    )]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Subcommand)]

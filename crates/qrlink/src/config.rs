@@ -64,6 +64,32 @@ fn apply(mut command: Command, text: &str, file: &Path) -> anyhow::Result<Comman
     let shared = keys(&command);
     let serve = keys(serve_command(&command));
     for (key, value) in table {
+        // A list (`trusted_proxy = ["10.0.0.0/8", "192.0.2.7"]`) for a repeatable setting.
+        if let toml::Value::Array(items) = &value {
+            let Some(items) = items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()
+            else {
+                bail!(
+                    "invalid config: `{key}` in {} must be a list of strings (rule: list)",
+                    file.display()
+                );
+            };
+            let repeatable = serve_command(&command).get_arguments().any(|arg| {
+                arg.get_id() == key.as_str() && matches!(arg.get_action(), ArgAction::Append)
+            });
+            if !repeatable {
+                bail!(
+                    "invalid config: `{key}` in {} takes one value, not a list (rule: scalar)",
+                    file.display()
+                );
+            }
+            command = command.mut_subcommand(SERVE, |serve| {
+                serve.mut_arg(key.as_str(), |arg| arg.default_values(items.clone()))
+            });
+            continue;
+        }
         let value = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),

@@ -6,7 +6,7 @@ use sqlx::{Executor, Row};
 
 use crate::accounts::{
     Caller, NewToken, PasswordHash, PasswordLinkFor, PasswordLinkSecret, Role, Scope, Session, SessionSecret,
-    SessionTimeouts, SignIn, TokenInfo, TokenSecret, User, block_after, verify_nothing,
+    SessionTimeouts, SignInReservation, TokenInfo, TokenSecret, User, CEILING_BURST, CEILING_INTERVAL, FREE_FAILURES, MAX_BLOCK,
 };
 use crate::counts::{Counts, DailyCount, pack_bucket, unpack};
 use std::collections::HashMap;
@@ -914,13 +914,7 @@ impl Backend {
                     .map_err(|error| user_taken(error, name))?
             }
         };
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, failed_sign_ins = 0, sign_in_blocked_until = NULL WHERE id = $2",
-        )
-        .bind(hash.as_str())
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        set_password_in(&mut tx, user_id, hash).await?;
         end_sessions(&mut tx, user_id).await?;
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")).bind(user_id).fetch_one(&mut *tx).await?;
         let user = user_from_row(&row)?;
@@ -941,7 +935,8 @@ impl Backend {
             .execute(&self.pool)
             .await?
             .rows_affected();
-        Ok(sessions + links)
+        let failures = self.prune_sign_in_failures(now).await?;
+        Ok(sessions + links + failures)
     }
 
     pub(super) async fn create_token(
@@ -1034,66 +1029,131 @@ impl Backend {
     }
 
     pub(super) async fn set_password(&self, user: &User, hash: &PasswordHash) -> Result<()> {
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, failed_sign_ins = 0, sign_in_blocked_until = NULL WHERE id = $2",
-        )
-        .bind(hash.as_str())
-        .bind(user.id)
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        set_password_in(&mut tx, user.id, hash).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Checks a name and password, counting failures per account in the database so that every
-    /// replica sees them (R-SEC-6). Argon2 runs on a blocking thread: it takes tens of ms.
-    pub(super) async fn sign_in(&self, name: &str, password: &str, now: Timestamp) -> Result<SignIn> {
+    /// Counts a sign-in attempt at `name` from `client` as failed before its password is
+    /// checked, unless a back-off refuses it (R-SEC-6). Each limit is one conditional upsert,
+    /// so parallel attempts cannot slip past it; [`Self::forget_sign_in_failures`] takes the
+    /// attempt back when the password was right.
+    pub(super) async fn reserve_sign_in(&self, name: &str, client: &str, now: Timestamp) -> Result<SignInReservation> {
+        let exponent = "sign_in_backoff.failures + 1 - $4";
+        let (least, doubling) = match DIALECT {
+            Dialect::Sqlite => ("min", format!("(1 << min({exponent}, 20))")),
+            Dialect::Postgres => ("LEAST", format!("(1::bigint << LEAST({exponent}, 20)::int)")),
+        };
+        // The n-th failure in a row from one client, from FREE_FAILURES on, blocks the next
+        // attempt for 2^(n - FREE_FAILURES) seconds, at most MAX_BLOCK.
+        let counted: Option<i64> = sqlx::query_scalar(&format!(
+            "INSERT INTO sign_in_backoff (name, client, failures, blocked_until, touched_at) VALUES ($1, $2, 1, NULL, $3)
+             ON CONFLICT (name, client) DO UPDATE SET
+               failures = sign_in_backoff.failures + 1,
+               blocked_until = CASE WHEN sign_in_backoff.failures + 1 >= $4
+                 THEN $3 + {least}({doubling}, $5) * 1000000
+                 ELSE NULL END,
+               touched_at = $3
+             WHERE sign_in_backoff.blocked_until IS NULL OR sign_in_backoff.blocked_until <= $3
+             RETURNING failures"
+        ))
+        .bind(name)
+        .bind(client)
+        .bind(micros(now))
+        .bind(FREE_FAILURES)
+        .bind(MAX_BLOCK.as_secs())
+        .fetch_optional(&self.pool)
+        .await?;
+        if counted.is_none() {
+            let until: Option<i64> = sqlx::query_scalar("SELECT blocked_until FROM sign_in_backoff WHERE name = $1 AND client = $2")
+                .bind(name)
+                .bind(client)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten();
+            return Ok(SignInReservation::Blocked { until: until.map_or(now, timestamp) });
+        }
+        // The ceiling for the name from all clients together: a GCRA bucket of
+        // CEILING_BURST attempts that refills one every CEILING_INTERVAL.
+        let (greatest, interval, tolerance) = (
+            match DIALECT { Dialect::Sqlite => "max", Dialect::Postgres => "GREATEST" },
+            CEILING_INTERVAL.as_micros() as i64,
+            CEILING_INTERVAL.as_micros() as i64 * (CEILING_BURST - 1),
+        );
+        let within: Option<i64> = sqlx::query_scalar(&format!(
+            "INSERT INTO sign_in_ceiling (name, tat) VALUES ($1, $2 + $3)
+             ON CONFLICT (name) DO UPDATE SET tat = {greatest}(sign_in_ceiling.tat, $2) + $3
+             WHERE {greatest}(sign_in_ceiling.tat, $2) - $2 <= $4
+             RETURNING tat"
+        ))
+        .bind(name)
+        .bind(micros(now))
+        .bind(interval)
+        .bind(tolerance)
+        .fetch_optional(&self.pool)
+        .await?;
+        if within.is_none() {
+            let tat: Option<i64> = sqlx::query_scalar("SELECT tat FROM sign_in_ceiling WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+            let until = tat.map_or(now, |tat| timestamp(tat - tolerance));
+            return Ok(SignInReservation::Blocked { until });
+        }
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, u.password_hash, u.sign_in_blocked_until FROM users u WHERE u.name = $1"
+            "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.name = $1"
         ))
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        let candidate = password.to_owned();
-        let Some(row) = row else {
-            tokio::task::spawn_blocking(move || verify_nothing(&candidate)).await.ok();
-            return Ok(SignIn::Refused);
-        };
-        let user = user_from_row(&row)?;
-        let id = user.id;
-        let hash: Option<String> = row.try_get("password_hash")?;
-        let blocked_until: Option<i64> = row.try_get("sign_in_blocked_until")?;
-        if let Some(until) = blocked_until.map(timestamp).filter(|until| *until > now) {
-            return Ok(SignIn::Blocked { until });
-        }
-        let verified = tokio::task::spawn_blocking(move || match hash {
-            Some(hash) => PasswordHash::from_stored(hash).verify(&candidate),
-            None => {
-                verify_nothing(&candidate);
-                false
+        let account = match row {
+            None => None,
+            Some(row) => {
+                let hash: Option<String> = row.try_get("password_hash")?;
+                Some((user_from_row(&row)?, hash.map(PasswordHash::from_stored)))
             }
-        })
-        .await
-        .unwrap_or(false);
-        if verified {
-            sqlx::query("UPDATE users SET failed_sign_ins = 0, sign_in_blocked_until = NULL WHERE id = $1")
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-            return Ok(SignIn::Accepted(user));
-        }
-        let failures: i64 =
-            sqlx::query_scalar("UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 RETURNING failed_sign_ins")
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await?;
-        if let Some(block) = block_after(failures) {
-            sqlx::query("UPDATE users SET sign_in_blocked_until = $1 WHERE id = $2")
-                .bind(micros(now + block))
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(SignIn::Refused)
+        };
+        Ok(SignInReservation::Granted(account))
+    }
+
+    /// Takes back a reserved attempt that succeeded: the client's failures in a row end, and
+    /// the attempt no longer counts against the name's ceiling.
+    pub(super) async fn forget_sign_in_failures(&self, name: &str, client: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM sign_in_backoff WHERE name = $1 AND client = $2")
+            .bind(name)
+            .bind(client)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sign_in_ceiling SET tat = tat - $2 WHERE name = $1")
+            .bind(name)
+            .bind(CEILING_INTERVAL.as_micros() as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes back-off records that no longer hold anything back: rows untouched for a day
+    /// and past their block, and ceilings that have refilled. Keeps the tables small however
+    /// many names and addresses attackers try.
+    async fn prune_sign_in_failures(&self, now: Timestamp) -> Result<u64> {
+        let stale = micros(now - jiff::SignedDuration::from_hours(24));
+        let backoff = sqlx::query(
+            "DELETE FROM sign_in_backoff WHERE touched_at < $1 AND (blocked_until IS NULL OR blocked_until <= $2)",
+        )
+        .bind(stale)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        let ceiling = sqlx::query("DELETE FROM sign_in_ceiling WHERE tat <= $1")
+            .bind(micros(now))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(backoff + ceiling)
     }
 
     pub(super) async fn create_session(
@@ -1600,6 +1660,23 @@ const COUNT_ADMINS: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin'";
 /// The columns [`user_from_row`] reads, from `users u`, named apart from any joined table's.
 const USER_COLUMNS: &str = "u.id AS user_id, u.name AS user_name, u.role AS user_role, \
      u.all_links AS user_all_links, u.created_at AS user_created_at";
+
+/// Sets a user's password and forgets the failed sign-ins at their name: a new password
+/// starts with a clean slate, from every client.
+async fn set_password_in(conn: &mut Conn, user_id: i64, hash: &PasswordHash) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash.as_str())
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    for table in ["sign_in_backoff", "sign_in_ceiling"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE name = (SELECT name FROM users WHERE id = $1)"))
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
 
 fn user_from_row(row: &<Db as sqlx::Database>::Row) -> Result<User> {
     Ok(User {

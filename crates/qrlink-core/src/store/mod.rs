@@ -14,7 +14,7 @@ use jiff::Timestamp;
 
 use crate::accounts::{
     Caller, NewToken, PASSWORD_LINK_LIFETIME, PasswordHash, PasswordLinkFor, PasswordLinkSecret,
-    Role, Session, SessionSecret, SessionTimeouts, SignIn, TokenInfo, TokenSecret, User,
+    Role, Session, SessionSecret, SessionTimeouts, SignInReservation, TokenInfo, TokenSecret, User,
 };
 use crate::counts::DailyCount;
 use crate::error::Result;
@@ -114,6 +114,11 @@ mod sqlite {
             "count_packs",
             include_str!("../../migrations/sqlite/0015_count_packs.sql"),
         ),
+        (
+            16,
+            "sign_in_limits",
+            include_str!("../../migrations/sqlite/0016_sign_in_limits.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -183,6 +188,11 @@ mod postgres {
             "style_presets",
             include_str!("../../migrations/postgres/0013_style_presets.sql"),
         ),
+        (
+            16,
+            "sign_in_limits",
+            include_str!("../../migrations/postgres/0016_sign_in_limits.sql"),
+        ),
     ];
     include!("backend.rs");
 }
@@ -191,7 +201,7 @@ mod postgres {
 /// Versions are shared by both dialects; a dialect may have nothing to do for one (SQLite has
 /// no notifications, so it skips version 2; PostgreSQL skips 6, 14 and 15, SQLite's layouts of
 /// the counts).
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
@@ -608,7 +618,8 @@ impl Store {
         dispatch!(self.use_password_link(secret, first_admin, hash, now))
     }
 
-    /// Deletes sessions idle for `idle` or past their end, and expired password links.
+    /// Deletes sessions idle for `idle` or past their end, expired password links, and
+    /// sign-in back-off records that hold nothing back any more.
     pub async fn prune_expired(&self, idle: jiff::SignedDuration, now: Timestamp) -> Result<u64> {
         dispatch!(self.prune_expired(idle, now))
     }
@@ -639,10 +650,20 @@ impl Store {
         dispatch!(self.set_password(user, hash))
     }
 
-    /// Checks a name and password. Failures are counted per account; after
-    /// [`crate::accounts::FREE_FAILURES`] in a row, each blocks the account for longer.
-    pub async fn sign_in(&self, name: &str, password: &str, now: Timestamp) -> Result<SignIn> {
-        dispatch!(self.sign_in(name, password, now))
+    /// Counts a sign-in attempt at `name` from `client` before its password is checked, or
+    /// refuses it while a back-off holds (see [`crate::accounts::sign_in`], which uses it).
+    pub async fn reserve_sign_in(
+        &self,
+        name: &str,
+        client: &str,
+        now: Timestamp,
+    ) -> Result<SignInReservation> {
+        dispatch!(self.reserve_sign_in(name, client, now))
+    }
+
+    /// Takes back a reserved sign-in attempt whose password was right.
+    pub async fn forget_sign_in_failures(&self, name: &str, client: &str) -> Result<()> {
+        dispatch!(self.forget_sign_in_failures(name, client))
     }
 
     /// Starts a session for `user` (at every sign-in, so a session id is never reused across

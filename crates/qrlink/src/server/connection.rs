@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::AbortHandle;
 
 use super::AppState;
+use super::client::Peer;
 use super::metrics::RouteClass;
 use super::public;
 
@@ -33,8 +34,20 @@ pub(super) async fn serve_connections(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Each connection holds a permit until it ends; while none is free, new connections wait
+    // in the kernel's listen queue.
+    let open = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        state
+            .settings
+            .max_connections
+            .unwrap_or(tokio::sync::Semaphore::MAX_PERMITS),
+    ));
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            permit = open.clone().acquire_owned() => permit.expect("never closed"),
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -61,6 +74,7 @@ pub(super) async fn serve_connections(
         let connection = graceful.watch(connection);
         let served = tokio::spawn(async move {
             let _ = connection.await;
+            drop(permit);
         });
         // Apart from the connection's task, so that its timer is not polled at every request.
         tokio::spawn(activity.watch(served.abort_handle(), idle));
@@ -188,14 +202,16 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Dispatch
             .settings
             .access_log
             .then(|| (request.method().clone(), request.uri().clone()));
-        if let Some(response) = public::answer_slug(&self.state, &request) {
+        if let Some(response) = public::answer_slug(&self.state, &request, self.peer.ip()) {
             self.state.metrics.redirect_time(started);
             finish(&self.state, class, &response, logged, self.peer, started);
             return Answer::Now(Some(response));
         }
         let (state, peer) = (self.state.clone(), self.peer);
         let in_flight = InFlight::new(&self.activity);
-        let routed = tower::ServiceExt::oneshot(self.router.clone(), request.map(Body::new));
+        let mut request = request.map(Body::new);
+        request.extensions_mut().insert(Peer(peer));
+        let routed = tower::ServiceExt::oneshot(self.router.clone(), request);
         Answer::Routed(Box::pin(async move {
             let response = routed.await?;
             if class == RouteClass::Slug {

@@ -4,6 +4,7 @@
 mod admin;
 pub mod api;
 mod assets;
+pub mod client;
 mod connection;
 mod metrics;
 mod pages;
@@ -48,6 +49,12 @@ pub struct PublicSettings {
     pub sessions: SessionTimeouts,
     /// Where admin pages' CSP violations are reported, if anywhere.
     pub csp_report_uri: Option<String>,
+    /// Proxies whose forwarding header names the client (R-SEC-6).
+    pub trusted_proxies: client::TrustedProxies,
+    /// The per-client rate limits.
+    pub client_rates: client::ClientRates,
+    /// At most this many open connections; `None` for no limit.
+    pub max_connections: Option<usize>,
 }
 
 /// Timings of the background work.
@@ -113,6 +120,12 @@ impl PublicSettings {
             },
             csp_report_uri: redirect_url("csp_report_uri", args.csp_report_uri.as_deref())?
                 .map(|url| String::from_utf8_lossy(url.as_bytes()).into_owned()),
+            trusted_proxies: client::TrustedProxies::parse(
+                &args.trusted_proxies,
+                client::ForwardedHeader::parse(&args.forwarded_header)?,
+            )?,
+            client_rates: client::ClientRates::DEFAULT,
+            max_connections: (args.max_connections > 0).then_some(args.max_connections),
         })
     }
 }
@@ -165,6 +178,10 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: PublicSettings,
     pub metrics: Metrics,
+    /// Password hashing, a few at a time in reused memory (R-SEC-13).
+    pub password_work: qrlink_core::passwords::PasswordWork,
+    /// Per-client rate limits (R-SEC-6).
+    pub limits: client::ClientLimits,
     /// The headers of every redirect, built from `settings` once.
     redirect_headers: public::RedirectHeaders,
 }
@@ -178,9 +195,21 @@ impl AppState {
             store,
             clock,
             redirect_headers: public::RedirectHeaders::new(&settings),
+            password_work: qrlink_core::passwords::PasswordWork::for_this_machine(),
+            limits: client::ClientLimits::new(settings.client_rates),
             settings,
             metrics: Metrics::new(),
         }
+    }
+
+    /// The client a request counts against: its peer, or the address a trusted proxy
+    /// forwarded.
+    pub fn client(
+        &self,
+        peer: std::net::IpAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> client::ClientKey {
+        client::ClientKey::of(self.settings.trusted_proxies.client(peer, headers))
     }
 }
 
@@ -324,7 +353,8 @@ async fn follow_changes(state: Arc<AppState>, poll: Duration, mut stop: watch::R
                 tracing::debug!(%error, "change feed unreachable");
             }
             rounds += 1;
-            // Ended sessions and expired password links: every ten minutes or so.
+            // Ended sessions, expired password links, stale sign-in failures: every ten
+            // minutes or so.
             if rounds.is_multiple_of(2400)
                 && let Err(error) = state
                     .store

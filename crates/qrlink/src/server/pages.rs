@@ -31,6 +31,10 @@ pub const UNAVAILABLE: Message<'static> = Message {
     heading: "Temporarily unavailable",
     text: "This short link cannot be looked up right now. Please try again in a moment.",
 };
+pub const TOO_MANY: Message<'static> = Message {
+    heading: "Too many requests",
+    text: "Too many requests for unknown short links came from your network. Please wait a moment and try again.",
+};
 pub const HOME: Message<'static> = Message {
     heading: "qrlink",
     text: "This server forwards short links and QR codes.",

@@ -1,6 +1,7 @@
 //! The public side (R-FWD-1 to R-FWD-10): `/<slug>` redirects, `/<slug>+` previews, health.
 //! All routes are listed in `router`; everything that is not a route is a slug.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -16,6 +17,7 @@ use qrlink_core::slug::Slug;
 use qrlink_core::table::Resolution;
 
 use super::AppState;
+use super::client::Peer;
 use super::metrics::RouteClass;
 use super::pages;
 
@@ -109,7 +111,11 @@ async fn robots() -> &'static str {
 /// Everything the router has no route for: the home page, previews, 405s, and slugs that the
 /// fast path did not already answer.
 async fn slug_or_page(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    if let Some(response) = answer_slug(&state, &request) {
+    let peer = request
+        .extensions()
+        .get::<Peer>()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |peer| peer.0.ip());
+    if let Some(response) = answer_slug(&state, &request, peer) {
         return response;
     }
     let method = request.method();
@@ -131,8 +137,10 @@ async fn slug_or_page(State(state): State<Arc<AppState>>, request: Request) -> R
                 .redirect(RedirectStatus::FOUND, home.clone()),
             None => page(StatusCode::OK, pages::render(&pages::HOME)),
         },
-        Some(rest) if rest.ends_with('+') => preview(&state, &rest[..rest.len() - 1]).await,
-        _ => not_found(&state),
+        Some(rest) if rest.ends_with('+') => {
+            preview(&state, &rest[..rest.len() - 1], peer, request.headers()).await
+        }
+        _ => not_found(&state, peer, request.headers()),
     }
 }
 
@@ -192,8 +200,13 @@ impl RedirectHeaders {
 
 /// The redirect path (R-FWD-1): a `GET` or `HEAD` of `<base path><slug>`, answered from the
 /// in-memory table without the router, an allocation for the `Location` aside. Returns `None`
-/// for any other request, which then goes through the router.
-pub fn answer_slug<B>(state: &AppState, request: &axum::http::Request<B>) -> Option<Response> {
+/// for any other request, which then goes through the router. `peer` is the connection's
+/// address, read only when the slug is unknown (see [`not_found`]).
+pub fn answer_slug<B>(
+    state: &AppState,
+    request: &axum::http::Request<B>,
+    peer: IpAddr,
+) -> Option<Response> {
     let method = request.method();
     if method != Method::GET && method != Method::HEAD {
         return None;
@@ -233,7 +246,7 @@ pub fn answer_slug<B>(state: &AppState, request: &axum::http::Request<B>) -> Opt
                 .redirect(RedirectStatus::FOUND, url.clone()),
             None => page(StatusCode::GONE, pages::render(&pages::RETIRED)),
         },
-        Resolution::NotFound => not_found(state),
+        Resolution::NotFound => not_found(state, peer, request.headers()),
         Resolution::Unavailable => unavailable(),
     };
     add_security_headers(&state.settings, response.headers_mut());
@@ -270,14 +283,14 @@ fn hit_kind(method: &Method, headers: &HeaderMap) -> HitKind {
 }
 
 /// The preview page (R-FWD-7): where a code goes, without going there. Counts nothing.
-async fn preview(state: &AppState, raw_slug: &str) -> Response {
+async fn preview(state: &AppState, raw_slug: &str, peer: IpAddr, headers: &HeaderMap) -> Response {
     let now = state.clock.now();
     let (target, status) = match state.table.resolve(raw_slug, None, now) {
         Resolution::Redirect { location, .. } => (location, StatusCode::OK),
         Resolution::Retired { .. } => {
             return page(StatusCode::GONE, pages::render(&pages::RETIRED));
         }
-        Resolution::NotFound => return not_found(state),
+        Resolution::NotFound => return not_found(state, peer, headers),
         Resolution::Unavailable => return unavailable(),
     };
     // Title and notes are not kept in memory; without the database the preview shows the target alone.
@@ -302,7 +315,22 @@ async fn preview(state: &AppState, raw_slug: &str) -> Response {
     page(status, html)
 }
 
-fn not_found(state: &AppState) -> Response {
+/// The answer for a slug that does not exist: a 404 page or the configured redirect, or a
+/// 429 once the client asked for too many unknown slugs (enumeration, R-SEC-6). Known links
+/// never come here, so they are never limited.
+fn not_found(state: &AppState, peer: IpAddr, headers: &HeaderMap) -> Response {
+    let client = state.client(peer, headers);
+    if let Err(wait) = state.limits.unknown_slug.take(client, state.clock.now()) {
+        let mut response = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::render(&pages::TOO_MANY),
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(wait.as_secs().max(1)),
+        );
+        return response;
+    }
     match &state.settings.not_found_url {
         Some(url) => state
             .redirect_headers

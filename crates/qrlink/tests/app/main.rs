@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod crash;
 mod fallback;
+mod limits;
 mod links_file;
 mod ops;
 mod proxy;

@@ -69,6 +69,9 @@ impl Default for Options {
                     absolute: jiff::SignedDuration::from_hours(12),
                 },
                 csp_report_uri: None,
+                trusted_proxies: qrlink::server::client::TrustedProxies::none(),
+                client_rates: qrlink::server::client::ClientRates::DEFAULT,
+                max_connections: None,
             },
             // Short intervals keep tests quick; tests that need control call catch_up/flush themselves.
             intervals: Intervals {
@@ -319,6 +322,23 @@ impl ServeProcess {
         })
         .await;
         server
+    }
+
+    /// The process's resident memory now and at its peak so far, in bytes (`VmRSS`,
+    /// `VmHWM` of `/proc/PID/status`).
+    pub fn memory(&self) -> (u64, u64) {
+        let pid = self.child.id().expect("the server runs");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let kib = |field: &str| -> u64 {
+            let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+            line.split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                * 1024
+        };
+        (kib("VmRSS:"), kib("VmHWM:"))
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -3,11 +3,10 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use qrlink_core::accounts::{
-    Password, PasswordHash, PasswordLinkFor, PasswordLinkSecret, SignIn, parse_user_name,
-    random_token,
+    self, Password, PasswordLinkFor, PasswordLinkSecret, SignIn, parse_user_name, random_token,
 };
 use serde::Deserialize;
 
@@ -16,7 +15,27 @@ use super::{
     same_secret, see_other, set_cookie,
 };
 use crate::server::AppState;
+use crate::server::client::{ClientKey, Peer};
 use crate::server::pages::render;
+
+/// The client of an admin request (see [`AppState::client`]).
+fn client_of(state: &AppState, request: &Request) -> ClientKey {
+    let peer = request
+        .extensions()
+        .get::<Peer>()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |peer| peer.0.ip());
+    state.client(peer, request.headers())
+}
+
+/// Counts a request to a password link against its client's limit.
+fn limit_password_link(state: &AppState, request: &Request) -> Result<(), AdminError> {
+    let client = client_of(state, request);
+    state
+        .limits
+        .password_link
+        .take(client, state.clock.now())
+        .map_err(|retry_after| AdminError::TooMany { retry_after })
+}
 
 #[derive(askama::Template)]
 #[template(path = "admin/sign_in.html")]
@@ -95,6 +114,9 @@ pub async fn sign_in(
     request: Request,
 ) -> Result<Response, AdminError> {
     let chrome = Chrome::new(&state, None);
+    let client = client_of(&state, &request);
+    let now = state.clock.now();
+    let limited = state.limits.sign_in.take(client, now);
     let (parts, body) = request.into_parts();
     let form: SignInForm = parse_form(&read_form(body).await?)?;
     let paired = cookie(&parts.headers, SIGN_IN_COOKIE).unwrap_or_default();
@@ -103,22 +125,47 @@ pub async fn sign_in(
     }
     let next = safe_next(&chrome, form.next.as_deref());
     let name = parse_user_name(&form.name).unwrap_or_default();
-    let now = state.clock.now();
-    let refused =
-        |message: String, status| sign_in_form(&chrome, &next, &name, Some(message), status);
-    let user = match state.store.sign_in(&name, &form.password, now).await? {
+    let refused = |message: String, status, retry_after: Option<u64>| {
+        let mut response = sign_in_form(&chrome, &next, &name, Some(message), status);
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    };
+    if let Err(wait) = limited {
+        let seconds = wait.as_secs().max(1);
+        return Ok(refused(
+            format!("Too many sign-in attempts came from your network; try again in {seconds} s."),
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(seconds),
+        ));
+    }
+    let client = client.to_string();
+    let signed_in = accounts::sign_in(
+        &state.store,
+        &state.password_work,
+        &name,
+        &form.password,
+        &client,
+        now,
+    );
+    let user = match signed_in.await? {
         SignIn::Accepted(user) => user,
         SignIn::Refused => {
             return Ok(refused(
                 "Wrong name or password.".into(),
                 StatusCode::UNPROCESSABLE_ENTITY,
+                None,
             ));
         }
         SignIn::Blocked { until } => {
             let seconds = (until - now).as_secs().max(1);
             return Ok(refused(
-                format!("Too many failed attempts for this account; try again in {seconds} s."),
+                format!("Too many failed attempts at this name; try again in {seconds} s."),
                 StatusCode::TOO_MANY_REQUESTS,
+                u64::try_from(seconds).ok(),
             ));
         }
     };
@@ -187,7 +234,9 @@ fn unusable() -> AdminError {
 pub async fn password_page(
     State(state): State<Arc<AppState>>,
     Path(secret): Path<String>,
+    request: Request,
 ) -> Result<Response, AdminError> {
+    limit_password_link(&state, &request)?;
     let secret = link_secret(&secret)?;
     let purpose = state
         .store
@@ -257,6 +306,7 @@ pub async fn set_password(
     Path(secret): Path<String>,
     request: Request,
 ) -> Result<Response, AdminError> {
+    limit_password_link(&state, &request)?;
     let secret = link_secret(&secret)?;
     let form: PasswordForm = parse_form(&read_form(request.into_body()).await?)?;
     if !same_secret(&form.csrf, secret.expose()) {
@@ -296,10 +346,7 @@ pub async fn set_password(
             ));
         }
     };
-    // Argon2 takes tens of milliseconds: off the async workers.
-    let hash = tokio::task::spawn_blocking(move || PasswordHash::create(&password))
-        .await
-        .map_err(|_| AdminError::Forbidden("hashing failed".into()))?;
+    let hash = state.password_work.hash(password).await?;
     let user = state
         .store
         .use_password_link(&secret, name.as_deref(), &hash, now)

@@ -95,7 +95,13 @@ pub async fn guard(State(state): State<Arc<AppState>>, request: Request, next: N
         next.run(request).await
     };
     if let Some(failure) = response.extensions_mut().remove::<Failure>() {
+        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
         response = finish_failure(&state, failure, response.status());
+        if let Some(retry_after) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after);
+        }
     }
     let mut csp = String::from(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -396,6 +402,10 @@ pub enum AdminError {
     Csrf,
     Invalid(Invalid),
     Core(qrlink_core::Error),
+    /// This client asked too often (R-SEC-6); it may try again after the wait.
+    TooMany {
+        retry_after: std::time::Duration,
+    },
 }
 
 impl From<qrlink_core::Error> for AdminError {
@@ -437,6 +447,12 @@ enum Failure {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         use qrlink_core::Error as Core;
+        let retry_after = match &self {
+            AdminError::TooMany { retry_after } | AdminError::Core(Core::Busy { retry_after }) => {
+                Some(retry_after.as_secs().max(1))
+            }
+            _ => None,
+        };
         let (status, heading, message) = match self {
             AdminError::SignIn { next } => {
                 let mut response = StatusCode::SEE_OTHER.into_response();
@@ -473,6 +489,19 @@ impl IntoResponse for AdminError {
                 | Core::LockedRename(_)
                 | Core::Conflict(_)),
             ) => (StatusCode::CONFLICT, "Cannot do that", error.to_string()),
+            AdminError::TooMany { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                format!(
+                    "Too many requests of this kind came from your network. Try again in {} s.",
+                    retry_after.as_secs().max(1)
+                ),
+            ),
+            AdminError::Core(error @ Core::Busy { .. }) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy",
+                format!("{error}; nothing was changed."),
+            ),
             AdminError::Core(error) => {
                 tracing::warn!(%error, "admin request failed");
                 (
@@ -486,6 +515,11 @@ impl IntoResponse for AdminError {
         response
             .extensions_mut()
             .insert(Failure::Page { heading, message });
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

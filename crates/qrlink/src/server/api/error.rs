@@ -20,7 +20,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable and machine-readable: `invalid_input`, `slug_taken`, `not_found`,
     /// `confirmation_required`, `locked`, `conflict`, `unauthorized`, `insufficient_scope`,
-    /// `not_owner`, `invalid_json`, `unavailable`, `internal`.
+    /// `not_owner`, `invalid_json`, `rate_limited`, `busy`, `unavailable`, `internal`.
     pub code: &'static str,
     /// For people; may change between versions.
     pub message: String,
@@ -36,6 +36,8 @@ pub struct ErrorDetail {
 pub struct ApiError {
     status: StatusCode,
     detail: ErrorDetail,
+    /// Seconds for `Retry-After` (429 and 503).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -48,7 +50,24 @@ impl ApiError {
                 field: None,
                 rule: None,
             },
+            retry_after: None,
         }
+    }
+
+    /// With `Retry-After`, in whole seconds (at least one).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> ApiError {
+        self.retry_after = Some(wait.as_secs().max(1));
+        self
+    }
+
+    /// 429: this client asked too often.
+    pub fn too_many(wait: std::time::Duration) -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests with a missing or wrong token came from your network",
+        )
+        .retry_after(wait)
     }
 
     pub fn invalid(
@@ -60,6 +79,10 @@ impl ApiError {
         error.detail.field = Some(field);
         error.detail.rule = Some(rule);
         error
+    }
+
+    pub fn is_unauthorized(&self) -> bool {
+        self.status == StatusCode::UNAUTHORIZED
     }
 
     pub fn unauthorized(message: &str) -> ApiError {
@@ -116,6 +139,10 @@ impl From<qrlink_core::Error> for ApiError {
                     "the database is unavailable; try again shortly",
                 );
             }
+            E::Busy { retry_after } => {
+                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string())
+                    .retry_after(*retry_after);
+            }
             E::Io(_) | E::TableFull => {
                 tracing::error!(%error, "API request failed");
                 return ApiError::new(
@@ -139,8 +166,14 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"qrlink\""),
             );
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        match self.retry_after {
+            Some(seconds) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            None if self.status == StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            None => {}
         }
         response
     }

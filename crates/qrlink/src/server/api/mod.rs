@@ -26,6 +26,7 @@ use qrlink_core::slug::Slug;
 pub use error::ApiError;
 
 use super::AppState;
+use super::client::Peer;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -164,40 +165,61 @@ pub struct Authenticated(pub Caller);
 impl FromRequestParts<Arc<AppState>> for Authenticated {
     type Rejection = ApiError;
 
+    /// Refuses a client with too many failed authentications (R-SEC-6) before looking its
+    /// token up, and counts each failure.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        // A token in a URL ends up in logs and browser history: refused like a missing one,
-        // even when a valid one also comes in the header.
-        let token_in_url = parts.uri.query().is_some_and(|query| {
-            url::form_urlencoded::parse(query.as_bytes()).any(|(key, value)| {
-                matches!(&*key, "token" | "access_token") || TokenSecret::parse(&value).is_some()
-            })
-        });
-        if token_in_url {
-            return Err(ApiError::unauthorized(
-                "tokens are accepted in the Authorization header only, never in the URL",
-            ));
+        let peer = parts
+            .extensions
+            .get::<Peer>()
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |peer| peer.0.ip());
+        let client = state.client(peer, &parts.headers);
+        let now = state.clock.now();
+        let limit = &state.limits.api_auth_failure;
+        if let Err(wait) = limit.check(client, now) {
+            return Err(ApiError::too_many(wait));
         }
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("send a token: `Authorization: Bearer qrl_…`"))?;
-        let secret = header
-            .strip_prefix("Bearer ")
-            .and_then(|token| TokenSecret::parse(token.trim()))
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header is not `Bearer qrl_…`")
-            })?;
-        let caller = state
-            .store
-            .authenticate(&secret, state.clock.now())
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))?;
-        Ok(Authenticated(caller))
+        let authenticated = authenticate(parts, state, now).await;
+        if authenticated.as_ref().is_err_and(ApiError::is_unauthorized) {
+            let _ = limit.take(client, now);
+        }
+        authenticated.map(Authenticated)
     }
+}
+
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    now: jiff::Timestamp,
+) -> Result<Caller, ApiError> {
+    // A token in a URL ends up in logs and browser history: refused like a missing one,
+    // even when a valid one also comes in the header.
+    let token_in_url = parts.uri.query().is_some_and(|query| {
+        url::form_urlencoded::parse(query.as_bytes()).any(|(key, value)| {
+            matches!(&*key, "token" | "access_token") || TokenSecret::parse(&value).is_some()
+        })
+    });
+    if token_in_url {
+        return Err(ApiError::unauthorized(
+            "tokens are accepted in the Authorization header only, never in the URL",
+        ));
+    }
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| ApiError::unauthorized("send a token: `Authorization: Bearer qrl_…`"))?;
+    let secret = header
+        .strip_prefix("Bearer ")
+        .and_then(|token| TokenSecret::parse(token.trim()))
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header is not `Bearer qrl_…`"))?;
+    state
+        .store
+        .authenticate(&secret, now)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))
 }
 
 impl Authenticated {

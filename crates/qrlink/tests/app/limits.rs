@@ -1,0 +1,249 @@
+//! Hardening (R-SEC-6, R-SEC-13), told as an attacker would try it: floods of sign-ins,
+//! guessed passwords from one address while the owner signs in from another, unknown slugs
+//! and bad tokens by the hundred. Clients are told apart by `X-Forwarded-For` from a trusted
+//! proxy (127.0.0.1), as behind a load balancer.
+
+use std::time::Duration;
+
+use qrlink::server::client::{ClientRates, ForwardedHeader, TrustedProxies};
+use qrlink_core::accounts::{Password, PasswordHash, Role};
+use qrlink_core::testing::TestDatabase;
+
+use crate::support::*;
+
+/// A server behind a trusted proxy on loopback.
+async fn behind_proxy() -> TestApp {
+    let mut options = Options::default();
+    options.settings.trusted_proxies =
+        TrustedProxies::parse(&["127.0.0.1".into()], ForwardedHeader::XForwardedFor).unwrap();
+    TestApp::with(TestDatabase::sqlite().await, options).await
+}
+
+/// Posts the sign-in form as a browser would, from `client`; returns the status and the
+/// `Retry-After` header.
+async fn sign_in(app: &TestApp, client: &str, name: &str, password: &str) -> (u16, Option<String>) {
+    // The form's token is paired with a cookie of the same value (double submit).
+    let token = "t".repeat(43);
+    let response = app
+        .client
+        .post(format!("{}/_/admin/sign-in", app.base))
+        .header("x-forwarded-for", client)
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", format!("__Host-qrlink-sign-in={token}"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("name", name),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let retry = header(&response, "retry-after").map(str::to_owned);
+    (response.status().as_u16(), retry)
+}
+
+#[tokio::test]
+async fn the_owner_signs_in_from_home_while_an_attacker_is_held_back() {
+    let app = behind_proxy().await;
+    let ada = app
+        .store
+        .create_user("ada", Role::Admin, t0())
+        .await
+        .unwrap();
+    let password = Password::parse("correct horse battery").unwrap();
+    app.store
+        .set_password(&ada, &PasswordHash::create(&password))
+        .await
+        .unwrap();
+    let attacker = "198.51.100.7";
+    for _ in 0..5 {
+        assert_eq!(sign_in(&app, attacker, "ada", "guess").await.0, 422);
+    }
+    let (status, retry) = sign_in(&app, attacker, "ada", "correct horse battery").await;
+    assert_eq!(
+        (status, retry.as_deref()),
+        (429, Some("1")),
+        "even the right password waits"
+    );
+    // An unknown name is answered exactly the same way (from a second address: the first
+    // has used up its sign-in attempts for the minute).
+    let second = "198.51.100.8";
+    for _ in 0..5 {
+        assert_eq!(sign_in(&app, second, "nobody", "guess").await.0, 422);
+    }
+    assert_eq!(
+        sign_in(&app, second, "nobody", "guess").await,
+        (429, Some("1".into()))
+    );
+    // The owner, from home, is not held back by the attacker's failures.
+    let (status, _) = sign_in(&app, "203.0.113.9", "ada", "correct horse battery").await;
+    assert_eq!(status, 303, "signed in");
+}
+
+#[tokio::test]
+async fn one_address_gets_a_few_sign_in_attempts_a_minute_whatever_the_names() {
+    let app = behind_proxy().await;
+    let burst = ClientRates::DEFAULT.sign_in.burst;
+    for n in 0..burst {
+        let (status, _) = sign_in(&app, "198.51.100.7", &format!("name{n}"), "guess").await;
+        assert_eq!(status, 422, "attempt {n}");
+    }
+    let (status, retry) = sign_in(&app, "198.51.100.7", "another", "guess").await;
+    assert_eq!((status, retry.as_deref()), (429, Some("6")));
+    assert_eq!(
+        sign_in(&app, "198.51.100.8", "another", "guess").await.0,
+        422,
+        "another client"
+    );
+    app.clock.advance(jiff::SignedDuration::from_secs(6));
+    assert_eq!(
+        sign_in(&app, "198.51.100.7", "another", "guess").await.0,
+        422,
+        "refilled"
+    );
+}
+
+#[tokio::test]
+async fn unknown_slugs_are_limited_per_client_and_known_links_never() {
+    let app = behind_proxy().await;
+    app.create("talk", "https://example.org/talk").await;
+    let get = |path: &'static str, client: &'static str| {
+        app.client
+            .get(format!("{}{path}", app.base))
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    let burst = ClientRates::DEFAULT.unknown_slug.burst;
+    for _ in 0..burst {
+        assert_eq!(get("/nope", "198.51.100.7").await.unwrap().status(), 404);
+    }
+    let limited = get("/nope", "198.51.100.7").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(header(&limited, "retry-after"), Some("1"));
+    assert_eq!(header(&limited, "cache-control"), Some("no-store"));
+    assert_eq!(
+        get("/nope+", "198.51.100.7").await.unwrap().status(),
+        429,
+        "previews too"
+    );
+    for _ in 0..100 {
+        assert_eq!(get("/talk", "198.51.100.7").await.unwrap().status(), 302);
+    }
+    assert_eq!(get("/nope", "198.51.100.8").await.unwrap().status(), 404);
+    // Without a trusted proxy the header is the client's own claim: every request above
+    // would have counted against 127.0.0.1.
+}
+
+#[tokio::test]
+async fn bad_tokens_are_limited_per_client_and_good_ones_are_not() {
+    let app = behind_proxy().await;
+    let token = app.token(qrlink_core::accounts::Scope::Read).await;
+    let call = |bearer: String, client: &'static str| {
+        app.client
+            .get(format!("{}/_/api/v1/links", app.base))
+            .header("x-forwarded-for", client)
+            .bearer_auth(bearer)
+            .send()
+    };
+    let burst = ClientRates::DEFAULT.api_auth_failure.burst;
+    let wrong = format!("qrl_{}", "x".repeat(43));
+    for _ in 0..burst {
+        assert_eq!(
+            call(wrong.clone(), "198.51.100.7").await.unwrap().status(),
+            401
+        );
+    }
+    let limited = call(wrong.clone(), "198.51.100.7").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(header(&limited, "retry-after"), Some("3"));
+    let body: serde_json::Value = serde_json::from_str(&limited.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    for _ in 0..burst + 5 {
+        assert_eq!(
+            call(token.clone(), "198.51.100.9").await.unwrap().status(),
+            200
+        );
+    }
+}
+
+/// R-SEC-13: sign-in attempts from many addresses with unknown names, all at once. Each would
+/// run Argon2 (19 MiB); the server hashes a few at a time in reused memory and turns the rest
+/// away with 503 when they wait too long. Measured on a real `qrlink serve` process.
+#[tokio::test]
+async fn sixty_parallel_sign_ins_with_unknown_names_stay_within_250_mb() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let server =
+        ServeProcess::start(&["--data-dir", data], &["--trusted-proxy", "127.0.0.1"]).await;
+    let (idle, _) = server.memory();
+    let token = "t".repeat(43);
+    let attempts = (0..60).map(|n| {
+        let request = server
+            .client
+            .post(format!("{}/_/admin/sign-in", server.base))
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .header("sec-fetch-site", "same-origin")
+            .header("cookie", format!("__Host-qrlink-sign-in={token}"))
+            .timeout(Duration::from_secs(60))
+            .form(&[
+                ("csrf", token.clone()),
+                ("name", format!("nobody{n}")),
+                ("password", "a guess at a password".to_owned()),
+            ]);
+        tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+    });
+    let mut statuses = std::collections::BTreeMap::<u16, u32>::new();
+    for attempt in attempts.collect::<Vec<_>>() {
+        *statuses.entry(attempt.await.unwrap()).or_default() += 1;
+    }
+    let (_, peak) = server.memory();
+    let grown = peak.saturating_sub(idle) / (1024 * 1024);
+    println!(
+        "60 parallel unknown-name sign-ins: statuses {statuses:?}; idle {} MiB, peak {} MiB, {grown} MiB above idle",
+        idle >> 20,
+        peak >> 20
+    );
+    assert!(
+        statuses.keys().all(|status| [422, 503].contains(status)),
+        "each is refused as a wrong name or told to come back: {statuses:?}"
+    );
+    assert!(
+        statuses.get(&422).copied().unwrap_or(0) > 0,
+        "some were checked"
+    );
+    assert!(grown < 250, "peak {grown} MiB above idle");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut options = Options::default();
+    options.settings.max_connections = Some(2);
+    let app = TestApp::with(TestDatabase::sqlite().await, options).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let held_one = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _held_two = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // The third connection is accepted by the kernel but not served while two are open.
+    let mut third = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    third
+        .write_all(b"GET /_/health/live HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let waited =
+        tokio::time::timeout(Duration::from_millis(500), third.read_to_end(&mut answer)).await;
+    assert!(
+        waited.is_err(),
+        "not served while the cap is reached: {answer:?}"
+    );
+    drop(held_one);
+    tokio::time::timeout(Duration::from_secs(30), third.read_to_end(&mut answer))
+        .await
+        .expect("served once a connection closed")
+        .unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}
