@@ -60,8 +60,8 @@ impl Format {
 ///
 /// PNG bytes are decoded as written, and SVG bytes after rasterising them with resvg. PDF,
 /// EPS, text and terminal output are written from the same module model and colours as the
-/// PNG, which is what gets decoded for them (the tests also rasterise real PDF and EPS bytes
-/// with poppler and Ghostscript).
+/// PNG, which is what gets decoded for them, at most 10 pixels per module (the tests also
+/// rasterise real PDF and EPS bytes with poppler and Ghostscript).
 pub fn render_verified(symbol: &Symbol, format: Format, look: &Look) -> Result<Vec<u8>, Error> {
     look.check(symbol.width())?;
     if let Some(logo) = &look.logo {
@@ -78,11 +78,25 @@ pub fn render_verified(symbol: &Symbol, format: Format, look: &Look) -> Result<V
         )?;
         return Ok(svg.into_bytes());
     }
-    let png = to_png(symbol, look)?;
-    verify_png(&png, symbol.payload(), symbol.is_micro())?;
+    if format == Format::Png {
+        let png = to_png(symbol, look)?;
+        verify_png(&png, symbol.payload(), symbol.is_micro())?;
+        return Ok(png);
+    }
+    // The other formats are drawn from the same modules and colours as a PNG at any scale;
+    // one at no more than the default scale is decoded, so a large print costs no more to
+    // verify than a small one.
+    let check = Look {
+        scale: look.scale.min(Look::default().scale),
+        ..look.clone()
+    };
+    verify_png(
+        &to_png(symbol, &check)?,
+        symbol.payload(),
+        symbol.is_micro(),
+    )?;
     Ok(match format {
-        Format::Png => png,
-        Format::Svg => unreachable!("handled above"),
+        Format::Png | Format::Svg => unreachable!("handled above"),
         Format::Pdf => to_pdf(symbol, look)?,
         Format::Eps => to_eps(symbol, look)?,
         Format::Text => text::to_text_matrix(symbol, look.border).into_bytes(),

@@ -313,6 +313,9 @@ pub struct RenderArgs {
     /// A logo's bytes, from a server's store rather than a file (never a flag).
     #[arg(skip)]
     pub logo_bytes: Option<Vec<u8>>,
+    /// The widest PNG drawn, in pixels, when a server bounds its renders (never a flag).
+    #[arg(skip)]
+    pub max_png_side: Option<u32>,
     /// Text under the code, such as the short URL, for people whose camera fails (SVG and PNG).
     #[arg(long, global = true, value_name = "TEXT")]
     pub caption: Option<String>,

@@ -138,20 +138,6 @@ pub fn image(text: &str, args: &RenderArgs) -> anyhow::Result<Image> {
         caption: args.caption.clone(),
         ..Look::default()
     };
-    match (args.scale, args.size, args.mm) {
-        (Some(scale), _, _) => look.scale = scale,
-        (None, Some(size), _) => look.scale = pixels_per_module("size", f64::from(size), side)?,
-        (None, None, Some(mm)) => {
-            if !(mm.is_finite() && mm > 0.0) {
-                bail!(
-                    "invalid mm: the printed width must be a positive number of millimetres (rule: positive)"
-                );
-            }
-            look.module_um = (mm * 1000.0 / f64::from(side)).round() as u32;
-            look.scale = pixels_per_module("mm", mm / 25.4 * f64::from(args.dpi), side)?;
-        }
-        (None, None, None) => {}
-    }
     let format = match (&args.format, &args.output) {
         (Some(format), _) => Format::parse(format)?,
         (None, Some(path)) => {
@@ -164,6 +150,44 @@ pub fn image(text: &str, args: &RenderArgs) -> anyhow::Result<Image> {
         }
         (None, None) => Format::Terminal,
     };
+    let scale_field = match (args.scale, args.size, args.mm) {
+        (Some(scale), _, _) => {
+            look.scale = scale;
+            "scale"
+        }
+        (None, Some(size), _) => {
+            look.scale = pixels_per_module("size", f64::from(size), side)?;
+            "size"
+        }
+        (None, None, Some(mm)) => {
+            if !(mm.is_finite() && mm > 0.0) {
+                bail!(
+                    "invalid mm: the printed width must be a positive number of millimetres (rule: positive)"
+                );
+            }
+            look.module_um = (mm * 1000.0 / f64::from(side)).round() as u32;
+            // Pixels matter only for PNG; vector formats are drawn at any size.
+            if format == Format::Png {
+                look.scale = pixels_per_module("mm", mm / 25.4 * f64::from(args.dpi), side)?;
+            }
+            "mm"
+        }
+        (None, None, None) => "scale",
+    };
+    if let Some(max) = args.max_png_side
+        && format == Format::Png
+        && u64::from(side) * u64::from(look.scale) > u64::from(max)
+    {
+        return Err(qrlink_qr::Error::InvalidOption {
+            field: scale_field,
+            rule: "too_large",
+            message: format!(
+                "the PNG would be {} pixels wide; at most {max} are drawn here (use SVG, PDF or EPS for large prints)",
+                u64::from(side) * u64::from(look.scale)
+            ),
+        }
+        .into());
+    }
     let bytes = render_verified(&symbol, format, &look)?;
     let content_type = match format {
         Format::Svg => "image/svg+xml",

@@ -182,6 +182,8 @@ pub struct AppState {
     pub password_work: qrlink_core::passwords::PasswordWork,
     /// Per-client rate limits (R-SEC-6).
     pub limits: client::ClientLimits,
+    /// QR renders running at once (R-SEC-13, see `qr::link_image`).
+    pub renders: Arc<tokio::sync::Semaphore>,
     /// The headers of every redirect, built from `settings` once.
     redirect_headers: public::RedirectHeaders,
 }
@@ -197,6 +199,7 @@ impl AppState {
             redirect_headers: public::RedirectHeaders::new(&settings),
             password_work: qrlink_core::passwords::PasswordWork::for_this_machine(),
             limits: client::ClientLimits::new(settings.client_rates),
+            renders: Arc::new(tokio::sync::Semaphore::new(qr::RENDER_SLOTS)),
             settings,
             metrics: Metrics::new(),
         }

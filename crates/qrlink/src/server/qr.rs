@@ -2,7 +2,7 @@
 //! so that no request can ask for gigabytes of pixels, encoding the link's short URL, and
 //! verified by a decoder before anyone gets it (R-QR-4).
 
-use qrlink_core::error::Invalid;
+use qrlink_core::error::{Error, Invalid};
 use qrlink_core::link::{Link, parse_text};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
@@ -57,7 +57,7 @@ pub struct QrParams {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub micro: bool,
     /// Image width in pixels (PNG), instead of `scale`.
-    #[param(minimum = 1, maximum = 10000)]
+    #[param(minimum = 1, maximum = 3000)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u32>,
     /// Resolution for `mm` (default 300).
@@ -85,26 +85,42 @@ pub struct LinkLogo {
     pub size_percent: u8,
 }
 
-/// Renders `link`'s code as `params` ask, verified; an invalid option names its field and rule.
+/// The widest PNG the server draws: 3,000 pixels (25 cm at 300 dpi); larger prints are for
+/// the vector formats, which are verified at a camera's resolution whatever their size.
+pub const MAX_PNG_SIDE: u32 = 3_000;
+
+/// Renders that run at once, whatever the number of cores: the largest styled PNG holds about
+/// 75 MiB while it is drawn and verified, so two bound renders to about 160 MiB (measured by
+/// the test `eight_parallel_largest_renders_stay_within_250_mb`). Typical codes take
+/// milliseconds, so two slots serve an admin's live preview and downloads without queueing.
+pub const RENDER_SLOTS: usize = 2;
+
+/// How long a render waits for a free slot before the server answers 503.
+const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Renders `link`'s code as `params` ask, verified; an invalid option names its field and
+/// rule. At most [`RENDER_SLOTS`] renders run at once (R-SEC-13); a request that waits longer
+/// than [`RENDER_WAIT`] for its turn gets [`Error::Busy`].
 pub async fn link_image(
     state: &AppState,
     link: &Link,
     params: QrParams,
     logo: Option<LinkLogo>,
-) -> Result<Image, Invalid> {
+) -> Result<Image, Error> {
     let format = params.format.unwrap_or_else(|| "svg".to_owned());
     if format == "terminal" {
-        return Err(Invalid::new(
-            "format",
-            "one_of",
-            "format is svg, png, pdf, eps or txt",
-        ));
+        return Err(Invalid::new("format", "one_of", "format is svg, png, pdf, eps or txt").into());
     }
     // Bounds on the image's size, so that no request can ask for gigabytes of pixels. Each
     // value must lie above 0 (a quiet zone may be 0) and at most the bound.
     let limits: [(&'static str, Option<f64>, bool, f64); 5] = [
         ("scale", params.scale.map(f64::from), false, 100.0),
-        ("size", params.size.map(f64::from), false, 10_000.0),
+        (
+            "size",
+            params.size.map(f64::from),
+            false,
+            f64::from(MAX_PNG_SIDE),
+        ),
         ("border", params.border.map(|b| b as f64), true, 64.0),
         ("mm", params.mm, false, 2_000.0),
         ("dpi", params.dpi.map(f64::from), false, 2_400.0),
@@ -115,26 +131,17 @@ pub async fn link_image(
         if !(above_minimum && value <= max) {
             let minimum = if zero_allowed { "0 or more" } else { "above 0" };
             let message = format!("{field} is {minimum} and at most {max}");
-            return Err(Invalid::new(field, "range", message));
+            return Err(Invalid::new(field, "range", message).into());
         }
     }
     let dpi = params.dpi.unwrap_or(300);
-    if params
-        .mm
-        .is_some_and(|mm| mm / 25.4 * f64::from(dpi) > 10_000.0)
-    {
-        return Err(Invalid::new(
-            "mm",
-            "range",
-            "mm at this dpi would be more than 10,000 pixels wide",
-        ));
-    }
     if params.url_caption && params.caption.is_some() {
         return Err(Invalid::new(
             "caption",
             "exclusive",
             "give `caption` or `url_caption`, not both",
-        ));
+        )
+        .into());
     }
     let defaults = crate::cli::RenderArgs::default();
     let args = crate::cli::RenderArgs {
@@ -169,21 +176,34 @@ pub async fn link_image(
             .as_ref()
             .map_or(defaults.logo_size, |logo| logo.size_percent),
         logo_bytes: logo.map(|logo| logo.png),
+        max_png_side: Some(MAX_PNG_SIDE),
         ..defaults
     };
     let payload = state.settings.instance.link_payload(&link.slug);
-    // Rendering and decoding take milliseconds of CPU: off the async workers.
-    let image = tokio::task::spawn_blocking(move || crate::qr_cmd::image(&payload, &args))
+    let busy = Error::Busy {
+        retry_after: std::time::Duration::from_secs(5),
+    };
+    let slot = tokio::time::timeout(RENDER_WAIT, state.renders.clone().acquire_owned())
         .await
-        .map_err(|_| Invalid::new("qr", "render", "rendering failed"))?
-        .map_err(|error| match error.downcast_ref::<qrlink_qr::Error>() {
-            Some(qrlink_qr::Error::InvalidOption {
-                field,
-                rule,
-                message,
-            }) => Invalid::new(field, rule, message.clone()),
-            Some(other) => Invalid::new("qr", other.code(), other.to_string()),
-            None => Invalid::new("qr", "options", format!("{error:#}")),
-        })?;
+        .map_err(|_| busy)?
+        .expect("never closed");
+    // Rendering and decoding take milliseconds of CPU: off the async workers. The slot goes
+    // with the work, so a request dropped meanwhile does not free it early.
+    let image = tokio::task::spawn_blocking(move || {
+        let image = crate::qr_cmd::image(&payload, &args);
+        drop(slot);
+        image
+    })
+    .await
+    .map_err(|_| Invalid::new("qr", "render", "rendering failed"))?
+    .map_err(|error| match error.downcast_ref::<qrlink_qr::Error>() {
+        Some(qrlink_qr::Error::InvalidOption {
+            field,
+            rule,
+            message,
+        }) => Invalid::new(field, rule, message.clone()),
+        Some(other) => Invalid::new("qr", other.code(), other.to_string()),
+        None => Invalid::new("qr", "options", format!("{error:#}")),
+    })?;
     Ok(image)
 }

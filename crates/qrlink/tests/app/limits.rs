@@ -247,3 +247,119 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
         String::from_utf8_lossy(&answer)
     );
 }
+
+#[tokio::test]
+async fn a_png_is_at_most_3000_pixels_wide_and_says_so() {
+    let app = TestApp::sqlite().await;
+    app.create("talk", "https://example.org/talk").await;
+    let token = app.token(qrlink_core::accounts::Scope::Read).await;
+    let qr = |query: &'static str| {
+        app.client
+            .get(format!("{}/_/api/v1/links/talk/qr?{query}", app.base))
+            .bearer_auth(token.clone())
+            .send()
+    };
+    for (query, field, rule, names) in [
+        ("format=png&size=10000&shape=dot", "size", "range", "3000"),
+        ("format=png&scale=100", "scale", "too_large", "at most 3000"),
+        (
+            "format=png&mm=2000&dpi=2400",
+            "mm",
+            "too_large",
+            "at most 3000",
+        ),
+    ] {
+        let response = qr(query).await.unwrap();
+        assert_eq!(response.status(), 422, "{query}");
+        let body: serde_json::Value =
+            serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        assert_eq!(
+            (
+                body["error"]["field"].as_str(),
+                body["error"]["rule"].as_str()
+            ),
+            (Some(field), Some(rule)),
+            "{query}: {body}"
+        );
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(names),
+            "{query}: {body}"
+        );
+    }
+    // Vector formats have no pixels: a poster-sized PDF is drawn, and verified at a camera's
+    // resolution.
+    let poster = qr("format=pdf&mm=2000&dpi=2400").await.unwrap();
+    assert_eq!(poster.status(), 200);
+    assert_eq!(header(&poster, "content-type"), Some("application/pdf"));
+    let widest = qr("format=png&size=3000&shape=dot").await.unwrap();
+    assert_eq!(widest.status(), 200);
+    assert_decodes(
+        "png",
+        &widest.bytes().await.unwrap(),
+        "HTTPS://GO.EXAMPLE.ORG/TALK",
+    );
+}
+
+/// R-SEC-13: a read token asks for the largest styled PNG eight times at once. Renders run
+/// one per core, each bounded in pixels. Measured on a real `qrlink serve` process.
+#[tokio::test]
+async fn eight_parallel_largest_renders_stay_within_250_mb() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (ok, _, stderr) = run_qrlink(&[
+        "--data-dir",
+        data,
+        "link",
+        "add",
+        "talk",
+        "https://example.org/talk",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = run_qrlink(&[
+        "--data-dir",
+        data,
+        "token",
+        "create",
+        "--name",
+        "reader",
+        "--scope",
+        "read",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    let token = stdout.lines().last().unwrap().trim().to_owned();
+    let server = ServeProcess::start(&["--data-dir", data], &[]).await;
+    let (idle, _) = server.memory();
+    let renders = (0..8).map(|_| {
+        let request = server
+            .client
+            .get(format!(
+                "{}/_/api/v1/links/talk/qr?format=png&size=3000&shape=dot&finder=dot",
+                server.base
+            ))
+            .bearer_auth(&token)
+            .timeout(Duration::from_secs(120));
+        tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+    });
+    let mut statuses = std::collections::BTreeMap::<u16, u32>::new();
+    for render in renders.collect::<Vec<_>>() {
+        *statuses.entry(render.await.unwrap()).or_default() += 1;
+    }
+    let (_, peak) = server.memory();
+    let grown = peak.saturating_sub(idle) / (1024 * 1024);
+    println!(
+        "8 parallel 3000 px dot renders: statuses {statuses:?}; idle {} MiB, peak {} MiB, {grown} MiB above idle",
+        idle >> 20,
+        peak >> 20
+    );
+    assert!(
+        statuses.keys().all(|status| [200, 503].contains(status)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.get(&200).copied().unwrap_or(0) > 0,
+        "some were drawn"
+    );
+    assert!(grown < 250, "peak {grown} MiB above idle");
+}

@@ -660,7 +660,10 @@ pub async fn style(
         format: Some("svg".into()),
         ..styling.params.clone()
     };
-    if let Err(invalid) = link_image(&state, &link, check, styling.logo.clone()).await {
+    if let Err(error) = link_image(&state, &link, check, styling.logo.clone()).await {
+        let qrlink_core::Error::Invalid(invalid) = error else {
+            return Err(error.into());
+        };
         let message = format!("The style was not saved: the code would not scan. {invalid}");
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return link_page(&state, &signed, link, None, styling, Some(message), status).await;

@@ -773,9 +773,7 @@ pub async fn qr(
 ) -> ApiResult<Response> {
     auth.require(Scope::Read)?;
     let link = state.store.link(&slug(&name)?).await?;
-    let image = crate::server::qr::link_image(&state, &link, params, None)
-        .await
-        .map_err(|invalid| ApiError::invalid(invalid.field, invalid.rule, invalid.message))?;
+    let image = crate::server::qr::link_image(&state, &link, params, None).await?;
     let mut response = image.bytes.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
