@@ -363,10 +363,29 @@ fn is_under_base(url: &Url, base: &BaseUrl) -> bool {
     if !host.eq_ignore_ascii_case(base.host()) {
         return false;
     }
-    // A proxy in front may route paths case-insensitively, so compare folded paths.
-    let path = url.path().to_ascii_lowercase();
+    let path = routed_path(url.path());
     let prefix = base.path().to_ascii_lowercase();
     path.starts_with(&prefix) || format!("{path}/") == prefix
+}
+
+/// A path as the most lenient proxy in front might route it: percent-escapes decoded, runs of
+/// `/` collapsed, dot segments resolved, ASCII case folded. Comparing this form refuses
+/// `/q%72/x` and `//qr/x` under a base of `/qr/`.
+fn routed_path(path: &str) -> String {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let mut collapsed = String::with_capacity(decoded.len());
+    for c in decoded.chars() {
+        if !(c == '/' && collapsed.ends_with('/')) {
+            collapsed.push(c);
+        }
+    }
+    let resolved = Url::parse("http://routed.invalid/")
+        .and_then(|root| root.join(&collapsed))
+        .map_or(collapsed.clone(), |url| url.path().to_owned());
+    // Joining re-encodes what decoding revealed; decode once more for the comparison.
+    percent_encoding::percent_decode_str(&resolved)
+        .decode_utf8_lossy()
+        .to_ascii_lowercase()
 }
 
 /// A domain as an admin writes it for the blocklist: `example.com`, `Bücher.example` (stored as
@@ -552,6 +571,21 @@ mod tests {
                 .rule,
             "loop"
         );
+        // Encoded, doubled or dotted, it is still the prefix.
+        for looping in [
+            "https://example.org/q%72/x",
+            "https://example.org//qr/x",
+            "https://example.org/blog/..%2F/qr/x",
+            "https://example.org/blog/%2e%2e/qr/x",
+        ] {
+            assert_eq!(
+                TargetUrl::parse(looping, &policy).map_err(|e| e.rule),
+                Err("loop"),
+                "{looping}"
+            );
+        }
+        assert!(TargetUrl::parse("https://example.org/qrcode", &policy).is_ok());
+        assert!(TargetUrl::parse("https://example.org/blog/q%72", &policy).is_ok());
     }
 
     #[test]

@@ -51,11 +51,30 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Where to go after signing in: a path under the admin, never another site.
+/// Where to go after signing in: a path under the admin, never another site or page. `next`
+/// is resolved as the browser will resolve it (dot segments, `%2e`, backslashes, `//host`)
+/// before it is checked, and the resolved form is what is kept.
 fn safe_next(chrome: &Chrome, next: Option<&str>) -> String {
-    match next {
-        Some(next) if next.starts_with(&chrome.admin) && !next.contains("//") => next.to_owned(),
-        _ => format!("{}links", chrome.admin),
+    resolve_next(&chrome.admin, next)
+}
+
+/// [`safe_next`] for the admin at `admin` (`<base path>_/admin/`).
+fn resolve_next(admin: &str, next: Option<&str>) -> String {
+    let fallback = || format!("{admin}links");
+    let Some(next) = next.filter(|next| next.starts_with('/')) else {
+        return fallback();
+    };
+    let origin = url::Url::parse("http://qrlink.invalid/").expect("a valid URL");
+    let Ok(resolved) = origin.join(next) else {
+        return fallback();
+    };
+    let path = resolved.path();
+    if resolved.origin() != origin.origin() || !path.starts_with(admin) || path.contains("//") {
+        return fallback();
+    }
+    match resolved.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
     }
 }
 
@@ -353,4 +372,44 @@ pub async fn set_password(
         .await?;
     let chrome = Chrome::new(&state, None);
     start_session(&state, &user, &format!("{}links", chrome.admin)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_next;
+
+    #[test]
+    fn next_is_resolved_as_a_browser_would_before_it_is_checked() {
+        let admin = "/qr/_/admin/";
+        let next = |next: &str| resolve_next(admin, Some(next));
+        assert_eq!(next("/qr/_/admin/links?q=talk"), "/qr/_/admin/links?q=talk");
+        assert_eq!(
+            next("/qr/_/admin/x/../users"),
+            "/qr/_/admin/users",
+            "kept resolved"
+        );
+        for away in [
+            "/qr/_/admin/../../talk",
+            "/qr/_/admin/%2e%2e/%2E%2E/talk",
+            "//evil.example/qr/_/admin/",
+            "/\\evil.example/qr/_/admin/",
+            "https://evil.example/qr/_/admin/",
+            "/qr/_/admin//evil",
+            "qr/_/admin/links",
+            "/qr/_/administrator",
+        ] {
+            let kept = next(away);
+            assert!(
+                kept == "/qr/_/admin/links" || (kept.starts_with(admin) && !kept.contains("..")),
+                "{away} -> {kept}"
+            );
+        }
+        assert_eq!(next("/qr/_/admin/../../talk"), "/qr/_/admin/links");
+        // An encoded slash is no separator to a browser: it stays inside the admin.
+        assert_eq!(
+            next("/qr/_/admin/..%2f..%2ftalk"),
+            "/qr/_/admin/..%2f..%2ftalk"
+        );
+        assert_eq!(resolve_next(admin, None), "/qr/_/admin/links");
+    }
 }
