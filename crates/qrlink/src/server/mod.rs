@@ -7,6 +7,7 @@ mod assets;
 pub mod client;
 mod connection;
 mod metrics;
+mod paced_body;
 mod pages;
 mod public;
 pub mod qr;

@@ -55,6 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             )),
         )
         .fallback(slug_or_page)
+        .layer(axum::middleware::map_request(super::paced_body::pace))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             protect,

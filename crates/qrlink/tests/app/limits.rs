@@ -363,3 +363,89 @@ async fn eight_parallel_largest_renders_stay_within_250_mb() {
     );
     assert!(grown < 250, "peak {grown} MiB above idle");
 }
+
+/// Sends `head` and then a body of `length` bytes at one byte every 200 ms; returns the
+/// server's answer and how long it took to come.
+async fn trickle(app: &TestApp, head: String, length: usize) -> (String, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let started = std::time::Instant::now();
+    writer
+        .write_all(format!("{head}content-length: {length}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let sender = tokio::spawn(async move {
+        for _ in 0..length {
+            if writer.write_all(b"x").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let mut buffer = [0; 4096];
+    let bound = Duration::from_secs(60);
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout(bound, reader.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buffer[..n]),
+            Err(_) => panic!("no answer within {bound:?}"),
+        }
+    }
+    sender.abort();
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_in_is_cut_off() {
+    let app = TestApp::sqlite().await;
+    let (answer, took) = trickle(
+        &app,
+        "POST /_/admin/sign-in HTTP/1.1\r\nhost: x\r\nsec-fetch-site: same-origin\r\n\
+         content-type: application/x-www-form-urlencoded\r\n"
+            .into(),
+        60_000,
+    )
+    .await;
+    println!("a sign-in body at 5 bytes a second was cut off after {took:?}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let token = app.token(qrlink_core::accounts::Scope::Write).await;
+    let (answer, took) = trickle(
+        &app,
+        format!(
+            "POST /_/api/v1/links HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\n\
+             content-type: application/json\r\n"
+        ),
+        60_000,
+    )
+    .await;
+    println!("an API body at 5 bytes a second was cut off after {took:?}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+#[tokio::test]
+async fn an_oversized_api_body_is_413() {
+    let app = TestApp::sqlite().await;
+    let token = app.token(qrlink_core::accounts::Scope::Write).await;
+    let huge = format!(
+        "{{\"slug\": \"talk\", \"target\": \"https://example.org/{}\"}}",
+        "x".repeat(3 << 20)
+    );
+    let response = app
+        .client
+        .post(format!("{}/_/api/v1/links", app.base))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "invalid_json");
+}

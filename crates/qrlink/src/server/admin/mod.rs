@@ -270,13 +270,18 @@ fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
 }
 
 async fn read_form(body: axum::body::Body) -> Result<axum::body::Bytes, AdminError> {
-    axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
-        AdminError::Invalid(Invalid::new(
-            "form",
-            "size",
-            "the form is larger than 64 KiB",
-        ))
-    })
+    axum::body::to_bytes(body, FORM_LIMIT)
+        .await
+        .map_err(
+            |error| match crate::server::paced_body::is_too_slow(&error) {
+                true => AdminError::TooSlow,
+                false => AdminError::Invalid(Invalid::new(
+                    "form",
+                    "size",
+                    "the form is larger than 64 KiB",
+                )),
+            },
+        )
 }
 
 /// A `multipart/form-data` form: its text fields and one file.
@@ -402,6 +407,8 @@ pub enum AdminError {
     Csrf,
     Invalid(Invalid),
     Core(qrlink_core::Error),
+    /// The request's body came too slowly and was not read to its end (R-SEC-13).
+    TooSlow,
     /// This client asked too often (R-SEC-6); it may try again after the wait.
     TooMany {
         retry_after: std::time::Duration,
@@ -489,6 +496,12 @@ impl IntoResponse for AdminError {
                 | Core::LockedRename(_)
                 | Core::Conflict(_)),
             ) => (StatusCode::CONFLICT, "Cannot do that", error.to_string()),
+            AdminError::TooSlow => (
+                StatusCode::REQUEST_TIMEOUT,
+                "Too slow",
+                "The form arrived too slowly and was not read. Nothing was changed; send it again."
+                    .to_owned(),
+            ),
             AdminError::TooMany { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many requests",

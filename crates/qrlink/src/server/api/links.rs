@@ -39,7 +39,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 let status = match &rejection {
                     JsonRejection::JsonDataError(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    _ => StatusCode::BAD_REQUEST,
+                    JsonRejection::BytesRejection(bytes)
+                        if crate::server::paced_body::is_too_slow(bytes) =>
+                    {
+                        StatusCode::REQUEST_TIMEOUT
+                    }
+                    // 413 for a body over the limit, 400 for one that could not be read.
+                    _ => rejection.status(),
                 };
                 Err(ApiError::bad_json(status, rejection.body_text()))
             }
