@@ -197,14 +197,14 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Dispatch
             .strip_prefix(self.state.settings.base().path())
             .map_or(RouteClass::Page, RouteClass::of);
         // Only an operator who turned the access log on pays for copying the request line.
-        let logged = self
-            .state
-            .settings
-            .access_log
-            .then(|| (request.method().clone(), request.uri().clone()));
+        let logged = self.state.settings.access_log.then(|| Logged {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            client: (self.state.settings.trusted_proxies).client(self.peer.ip(), request.headers()),
+        });
         if let Some(response) = public::answer_slug(&self.state, &request, self.peer.ip()) {
             self.state.metrics.redirect_time(started);
-            finish(&self.state, class, &response, logged, self.peer, started);
+            finish(&self.state, class, &response, logged, started);
             return Answer::Now(Some(response));
         }
         let (state, peer) = (self.state.clone(), self.peer);
@@ -217,7 +217,7 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Dispatch
             if class == RouteClass::Slug {
                 state.metrics.redirect_time(started);
             }
-            finish(&state, class, &response, logged, peer, started);
+            finish(&state, class, &response, logged, started);
             // The request stays in flight until hyper has sent the body and drops it.
             Ok(response.map(|body| {
                 Body::new(body.map_frame(move |frame| {
@@ -229,20 +229,32 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Dispatch
     }
 }
 
+/// What the access log says of a request, copied before the request is consumed.
+struct Logged {
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    /// The peer, or the address a trusted proxy forwarded.
+    client: std::net::IpAddr,
+}
+
 /// Counts a response and, if asked for, writes its access-log line.
 fn finish(
     state: &AppState,
     class: RouteClass,
     response: &Response,
-    logged: Option<(axum::http::Method, axum::http::Uri)>,
-    peer: SocketAddr,
+    logged: Option<Logged>,
     started: Instant,
 ) {
     state.metrics.request(class, response.status());
-    if let Some((method, uri)) = logged {
+    if let Some(Logged {
+        method,
+        uri,
+        client,
+    }) = logged
+    {
         tracing::info!(
             target: "qrlink::access",
-            client = %peer.ip(),
+            client = %client,
             %method,
             path = uri.path(),
             status = response.status().as_u16(),
