@@ -46,6 +46,28 @@ impl Password {
         }
         Ok(Password(input.to_owned()))
     }
+
+    /// A new password someone chooses: [`Password::parse`]'s rules, and not guessable by
+    /// the zxcvbn estimator (score 3 of 4 at least: resists an offline attack on a slow hash),
+    /// also counting `context` (the user's name, the instance's host) as known to attackers.
+    pub fn choose(input: &str, context: &[&str]) -> Result<Password, Invalid> {
+        let password = Password::parse(input)?;
+        let estimate = zxcvbn::zxcvbn(input, context);
+        if estimate.score() < zxcvbn::Score::Three {
+            let mut advice = String::from("this password is too easy to guess");
+            if let Some(feedback) = estimate.feedback() {
+                if let Some(warning) = feedback.warning() {
+                    advice.push_str(&format!(" ({warning})"));
+                }
+                if let Some(suggestion) = feedback.suggestions().first() {
+                    advice.push_str(&format!("; {suggestion}"));
+                }
+            }
+            advice.push_str("; a few unrelated words make a strong one");
+            return Err(Invalid::new("password", "weak", advice));
+        }
+        Ok(password)
+    }
 }
 
 impl fmt::Debug for Password {
@@ -313,6 +335,34 @@ mod tests {
         assert!(
             Password::parse("pässwörd mit ümläuten").is_ok(),
             "any script"
+        );
+    }
+
+    #[test]
+    fn a_guessable_password_is_refused_with_the_reason() {
+        for weak in [
+            "password1234",
+            "qwertyuiop123",
+            "aaaaaaaaaaaa",
+            "ada-lovelace-1815",
+        ] {
+            let refused = Password::choose(weak, &["ada-lovelace"]).unwrap_err();
+            assert_eq!(
+                (refused.field, refused.rule),
+                ("password", "weak"),
+                "{weak}"
+            );
+            assert!(
+                refused.message.contains("too easy to guess"),
+                "{}",
+                refused.message
+            );
+        }
+        assert!(Password::choose("copper kettle marches sideways", &["ada"]).is_ok());
+        assert_eq!(
+            Password::choose("short", &[]).unwrap_err().rule,
+            "length",
+            "the plain rules come first"
         );
     }
 

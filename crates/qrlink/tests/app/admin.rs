@@ -268,6 +268,18 @@ async fn first_run_setup_makes_the_first_admin_and_signs_them_in() {
     let short = [("name", "ada"), ("password", "short"), ("repeat", "short")];
     let refused = browser.post(&path, secret.expose(), &short).await;
     assert!(refused.status == 422 && refused.body.contains("rule: length"));
+    for weak in ["password1234", "qwerty123456"] {
+        let guessable = [("name", "ada"), ("password", weak), ("repeat", weak)];
+        let refused = browser.post(&path, secret.expose(), &guessable).await;
+        assert!(
+            refused.status == 422
+                && refused.body.contains("too easy to guess")
+                && refused.body.contains("rule: weak"),
+            "{weak}: {} {}",
+            refused.status,
+            refused.body
+        );
+    }
     assert_eq!(
         app.store.users().await.unwrap(),
         vec![],

@@ -342,7 +342,13 @@ pub async fn set_password(
             PasswordLinkFor::FirstAdmin => Some(parse_user_name(&form.name)?),
             PasswordLinkFor::User(_) => None,
         };
-        let password = Password::parse(&form.password)?;
+        let user_name = match (&name, &purpose) {
+            (Some(name), _) => name.as_str(),
+            (None, PasswordLinkFor::User(user)) => user.name.as_str(),
+            (None, PasswordLinkFor::FirstAdmin) => "",
+        };
+        let context = [user_name, state.settings.base().host(), "qrlink"];
+        let password = Password::choose(&form.password, &context)?;
         if form.password != form.repeat {
             return Err(qrlink_core::error::Invalid::new(
                 "repeat",
