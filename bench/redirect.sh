@@ -11,6 +11,8 @@
 #   bench/redirect.sh [LINKS=10000] [ROUNDS=6] [DURATION=5s]
 #   QRLINK_SERVE_ARGS="--flush-interval-ms 60000" bench/redirect.sh …   (extra serve flags)
 #   BENCH_USER_AGENT= bench/redirect.sh …   (requests without the phone's User-Agent)
+#   QRLINK_BIN=path/to/qrlink bench/redirect.sh …   (another build, such as the previous
+#     commit's, instead of building this tree: for before/after figures in one session)
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/redirect.sh …
 #     (on PostgreSQL: a fresh database beside that one, dropped at the end)
 #
@@ -26,7 +28,8 @@ baseline_port=18081
 
 command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
 
-cargo build --release --locked -p qrlink --bin qrlink
+qrlink_bin=${QRLINK_BIN:-target/release/qrlink}
+[ -n "${QRLINK_BIN:-}" ] || cargo build --release --locked -p qrlink --bin qrlink
 cargo build --release --locked --manifest-path "$shared/bench/hyper-baseline/Cargo.toml" --target-dir target/bench
 
 work=$(mktemp -d)
@@ -66,7 +69,7 @@ with open(f"{data}/links.csv", "w") as csv, open(f"{data}/slugs.tmp", "w") as ou
         csv.write(f"{slug},https://example.org/talks/{i}?utm_source=qr\n")
         out.write(slug + "\n")
 PY
-  target/release/qrlink "${db[@]}" import "$data/links.csv" >/dev/null
+  "$qrlink_bin" "${db[@]}" import "$data/links.csv" >/dev/null
   rm "$data/links.csv"
   mv "$data/slugs.tmp" "$data/slugs.txt"
   echo "loaded in $(( $(date +%s) - start )) s"
@@ -75,7 +78,7 @@ cp "$data/slugs.txt" "$work/slugs.txt"
 
 now_ms() { date +%s%3N; }
 started=$(now_ms)
-QRLINK_LOG=info target/release/qrlink "${db[@]}" serve --listen "127.0.0.1:$qrlink_port" ${QRLINK_SERVE_ARGS:-} 2> "$work/serve.log" &
+QRLINK_LOG=info "$qrlink_bin" "${db[@]}" serve --listen "127.0.0.1:$qrlink_port" ${QRLINK_SERVE_ARGS:-} 2> "$work/serve.log" &
 qrlink_pid=$!
 pids+=($qrlink_pid)
 target/bench/release/hyper-baseline "$baseline_port" > /dev/null &
@@ -90,7 +93,7 @@ table_bytes=$(grep -o 'table_bytes=[0-9]*' "$work/serve.log" | cut -d= -f2)
 echo "redirect table: $table_bytes heap bytes, $(( table_bytes / links )) per link; RSS after load $(( $(rss_kib) / 1024 )) MiB"
 for query in "" "--search talks/4242" "--search no-such-text"; do
   t=$(now_ms)
-  target/release/qrlink "${db[@]}" link list --limit 50 $query > /dev/null
+  "$qrlink_bin" "${db[@]}" link list --limit 50 $query > /dev/null
   echo "link list --limit 50 $query: $(( $(now_ms) - t )) ms"
 done
 curl -fs "http://127.0.0.1:$qrlink_port/_/health/ready" >/dev/null

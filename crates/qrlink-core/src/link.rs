@@ -219,12 +219,16 @@ impl Actor {
 }
 
 /// What a schedule entry does when its time comes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ScheduledAction {
     Target { target: TargetUrl },
     Retire,
 }
+
+/// Pending schedule entries a link may hold. Each write to a link reads its pending entries,
+/// so this bounds the work of any write, and of applying a links file, to linear in its size.
+pub const MAX_SCHEDULE_ENTRIES: usize = 100;
 
 /// A future change, in force from `at` on. Every replica evaluates it at request time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Invalid, Rejection, Result};
 use crate::link::{
-    Link, LinkDetails, LinkStatus, MAX_NOTES, MAX_TITLE, NewLink, RedirectStatus, ScheduledAction,
-    Tag, parse_text, state_at,
+    Link, LinkDetails, LinkStatus, MAX_NOTES, MAX_SCHEDULE_ENTRIES, MAX_TITLE, NewLink,
+    RedirectStatus, ScheduledAction, Tag, parse_text, state_at,
 };
 use crate::schedule::parse_instant;
 use crate::slug::Slug;
@@ -176,6 +176,13 @@ fn desired(link: FileLink, line: u64, context: &FileContext<'_>) -> Result<Desir
         OneOrMany::Many(slugs) => slugs,
     };
     let tags = Tag::parse_all(&link.tags)?;
+    if link.schedule.len() > MAX_SCHEDULE_ENTRIES {
+        return Err(Invalid::new(
+            "schedule",
+            "too_many",
+            format!("a link has at most {MAX_SCHEDULE_ENTRIES} schedule entries"),
+        ));
+    }
     let mut schedule = Vec::new();
     for entry in link.schedule {
         let at = match &entry.at {
@@ -490,6 +497,7 @@ fn plan_existing(plan: &mut Plan, link: &Link, desired: &Desired, now: Timestamp
         };
         plan.push(ChangeKind::Repoint, slug, detail, printed, edit);
     }
+    // Compared as sets, so that planning stays linear in the number of entries.
     let pending_actual: Vec<_> = link
         .schedule
         .iter()
@@ -500,11 +508,16 @@ fn plan_existing(plan: &mut Plan, link: &Link, desired: &Desired, now: Timestamp
         .iter()
         .filter(|(at, _)| *at > now)
         .collect();
+    let actual_set: std::collections::HashSet<(Timestamp, &ScheduledAction)> = pending_actual
+        .iter()
+        .map(|entry| (entry.at, &entry.action))
+        .collect();
+    let wanted_set: std::collections::HashSet<(Timestamp, &ScheduledAction)> = pending_wanted
+        .iter()
+        .map(|(at, action)| (*at, action))
+        .collect();
     for entry in &pending_actual {
-        if !pending_wanted
-            .iter()
-            .any(|(at, action)| *at == entry.at && *action == entry.action)
-        {
+        if !wanted_set.contains(&(entry.at, &entry.action)) {
             let edit = Edit::Unschedule {
                 slug: slug.clone(),
                 entry_id: entry.id,
@@ -519,10 +532,7 @@ fn plan_existing(plan: &mut Plan, link: &Link, desired: &Desired, now: Timestamp
         }
     }
     for (at, action) in &pending_wanted {
-        if !pending_actual
-            .iter()
-            .any(|entry| entry.at == *at && entry.action == *action)
-        {
+        if !actual_set.contains(&(*at, action)) {
             plan.push_schedule(slug, *at, action, printed);
         }
     }

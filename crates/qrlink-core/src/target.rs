@@ -22,7 +22,7 @@ pub struct TargetPolicy {
 
 /// An absolute `http`/`https` URL, WHATWG-normalised, safe to send as a `Location` header:
 /// its serialisation is printable ASCII only (hosts in punycode, the rest percent-encoded).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(transparent)]
 pub struct TargetUrl(Box<str>);
 

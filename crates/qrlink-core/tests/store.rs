@@ -78,6 +78,7 @@ conformance!(
     failed_sign_ins_hold_back_one_client_at_one_name_for_longer_each_time,
     parallel_wrong_passwords_are_checked_no_more_often_than_the_back_off_allows,
     a_name_has_a_ceiling_across_all_clients_that_refills,
+    a_link_holds_at_most_100_pending_schedule_entries_however_they_come,
     the_setup_link_creates_the_first_admin_once,
     a_password_link_sets_a_password_once_and_ends_the_old_sessions,
     a_role_change_ends_sessions_and_the_last_admin_stays,
@@ -1471,6 +1472,74 @@ async fn planned(
         .collect()
 }
 
+/// A links file with `n` future schedule entries for one link, an hour apart.
+fn scheduled_file(n: usize) -> String {
+    let entries: Vec<String> = (0..n)
+        .map(|i| {
+            let at = t0() + SignedDuration::from_hours(1 + i as i64);
+            format!("{{ at = \"{at}\", target = \"https://example.org/step-{i}\" }}")
+        })
+        .collect();
+    format!(
+        "[[links]]\nslug = \"menu\"\ntarget = \"https://example.org/menu\"\nschedule = [{}]\n",
+        entries.join(", ")
+    )
+}
+
+async fn a_link_holds_at_most_100_pending_schedule_entries_however_they_come(db: &TestDatabase) {
+    let store = &db.store;
+    let max = qrlink_core::link::MAX_SCHEDULE_ENTRIES;
+    let policy = policy();
+    let context = FileContext {
+        policy: &policy,
+        time_zone: &jiff::tz::TimeZone::UTC,
+    };
+    let Err(Error::Rejected(rejections)) = LinksFile::parse(&scheduled_file(max + 1), &context)
+    else {
+        panic!("a file with too many entries is refused");
+    };
+    assert_eq!(
+        (
+            rejections[0].line,
+            rejections[0].invalid.field,
+            rejections[0].invalid.rule
+        ),
+        (1, "schedule", "too_many")
+    );
+    // The most a file may hold is planned and applied in one go, and again is nothing to do.
+    let full = links_file(&scheduled_file(max));
+    let ci = Actor::new("ci", Interface::File);
+    let started = std::time::Instant::now();
+    let plan = links_file::plan(store, &full, t0()).await.unwrap();
+    assert_eq!(plan.changes.len(), 1 + max);
+    plan.apply(store, &ci, t0(), "applied from links.toml", false)
+        .await
+        .unwrap();
+    println!(
+        "{max} schedule entries planned and applied in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        links_file::plan(store, &full, t0())
+            .await
+            .unwrap()
+            .changes
+            .is_empty()
+    );
+    // One more through any other front end is refused, and nothing is stored.
+    let (menu, one_more) = (slug("menu"), target("https://example.org/one-more"));
+    let change = TargetChange {
+        at: Some(t0() + SignedDuration::from_hours(1000)),
+        ..repoint(&menu, &one_more)
+    };
+    let more = store.set_target(change, &alice(), t0()).await;
+    assert!(
+        matches!(&more, Err(Error::Invalid(i)) if i.rule == "too_many"),
+        "{more:?}"
+    );
+    assert_eq!(store.link(&slug("menu")).await.unwrap().schedule.len(), max);
+}
+
 async fn a_links_file_is_planned_and_applied_until_nothing_is_left(db: &TestDatabase) {
     use ChangeKind::*;
     let store = &db.store;
@@ -2049,8 +2118,10 @@ const TIMEOUTS: SessionTimeouts = SessionTimeouts {
 async fn the_setup_link_creates_the_first_admin_once(db: &TestDatabase) {
     let store = &db.store;
     assert!(!store.has_admin().await.unwrap());
+    // Each start of `serve` without an admin issues a setup link; only the newest works.
+    let replaced = store.create_password_link(None, t0()).await.unwrap();
     let setup = store.create_password_link(None, t0()).await.unwrap();
-    let other_setup = store.create_password_link(None, t0()).await.unwrap();
+    assert_eq!(store.password_link(&replaced, t0()).await.unwrap(), None);
     assert!(
         !format!("{setup:?}").contains(setup.expose()),
         "Debug is redacted"
@@ -2080,6 +2151,7 @@ async fn the_setup_link_creates_the_first_admin_once(db: &TestDatabase) {
         matches!(&again, Err(Error::Invalid(i)) if i.rule == "unused"),
         "{again:?}"
     );
+    let other_setup = store.create_password_link(None, t0()).await.unwrap();
     let late = store
         .use_password_link(&other_setup, Some("eve"), &hash("another passphrase"), t0())
         .await;
@@ -2126,7 +2198,13 @@ async fn a_password_link_sets_a_password_once_and_ends_the_old_sessions(db: &Tes
         matches!(&expired, Err(Error::Invalid(i)) if i.rule == "unused"),
         "{expired:?}"
     );
+    let forgotten = store.create_password_link(Some(&bo), t0()).await.unwrap();
     let reset = store.create_password_link(Some(&bo), t0()).await.unwrap();
+    assert_eq!(
+        store.password_link(&forgotten, t0()).await.unwrap(),
+        None,
+        "a new link ends the earlier one"
+    );
     let minute = t0() + SignedDuration::from_mins(1);
     store
         .use_password_link(&reset, None, &hash("second passphrase"), minute)

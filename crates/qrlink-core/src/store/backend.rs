@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Invalid, Rejection, Result};
 use crate::link::{
-    Actor, Change, HistoryEntry, Interface, Link, LinkId, LinkStatus, NewLink, RedirectStatus,
-    ScheduleEntry, ScheduledAction, Tag,
+    Actor, Change, HistoryEntry, Interface, Link, LinkId, LinkStatus, MAX_SCHEDULE_ENTRIES, NewLink,
+    RedirectStatus, ScheduleEntry, ScheduledAction, Tag,
 };
 use crate::slug::Slug;
 use crate::store::{BlockedDomain, Edit, FOLD_ADD, LinkOrder, LinkQuery, SCHEMA_VERSION, SavedStyle, routes, scheduled_action, timestamp};
@@ -849,13 +849,19 @@ impl Backend {
         now: Timestamp,
     ) -> Result<PasswordLinkSecret> {
         let secret = PasswordLinkSecret::generate();
+        let user_id = user.map(|user| user.id);
+        let mut tx = self.pool.begin().await?;
+        // The newest link is the only one: issuing a link ends the person's earlier ones, and
+        // each start of `serve` without an admin replaces the setup link.
+        delete_password_links(&mut tx, user_id).await?;
         sqlx::query("INSERT INTO password_links (secret_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(secret.hash())
-            .bind(user.map(|user| user.id))
+            .bind(user_id)
             .bind(micros(now))
             .bind(micros(now + lifetime))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(secret)
     }
 
@@ -896,6 +902,7 @@ impl Backend {
         let Some((user_id,)) = row else {
             return Err(Error::invalid("link", "unused", "this link is unknown, used already, or expired"));
         };
+        delete_password_links(&mut tx, user_id).await?;
         let user_id = match user_id {
             Some(id) => id,
             None => {
@@ -1520,6 +1527,13 @@ async fn schedule(
     now: Timestamp,
     reason: Option<&str>,
 ) -> Result<()> {
+    if link.schedule.len() >= MAX_SCHEDULE_ENTRIES {
+        return Err(Error::invalid(
+            "schedule",
+            "too_many",
+            format!("a link holds at most {MAX_SCHEDULE_ENTRIES} pending schedule entries; cancel some first"),
+        ));
+    }
     let target = match action {
         ScheduledAction::Target { target } => Some(target.to_string()),
         ScheduledAction::Retire => None,
@@ -1660,6 +1674,16 @@ const COUNT_ADMINS: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin'";
 /// The columns [`user_from_row`] reads, from `users u`, named apart from any joined table's.
 const USER_COLUMNS: &str = "u.id AS user_id, u.name AS user_name, u.role AS user_role, \
      u.all_links AS user_all_links, u.created_at AS user_created_at";
+
+/// Deletes the password links of a user, or the setup links for `None`.
+async fn delete_password_links(conn: &mut Conn, user_id: Option<i64>) -> Result<()> {
+    let query = match user_id {
+        Some(id) => sqlx::query("DELETE FROM password_links WHERE user_id = $1").bind(id),
+        None => sqlx::query("DELETE FROM password_links WHERE user_id IS NULL"),
+    };
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
 
 /// Sets a user's password and forgets the failed sign-ins at their name: a new password
 /// starts with a clean slate, from every client.
