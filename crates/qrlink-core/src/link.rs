@@ -114,18 +114,43 @@ impl Tag {
     pub fn parse_all<S: AsRef<str>>(
         tags: impl IntoIterator<Item = S>,
     ) -> Result<Vec<Tag>, Invalid> {
-        let mut parsed = tags
-            .into_iter()
-            .map(|tag| Tag::parse(tag.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let too_many = || {
+            Invalid::new(
+                "tags",
+                "too_many",
+                format!("a link has at most {MAX_TAGS} tags"),
+            )
+        };
+        let mut parsed = Vec::new();
+        for tag in tags {
+            // A list far beyond the limit is refused without reading it all, even if it
+            // repeats itself.
+            if parsed.len() == 4 * MAX_TAGS {
+                return Err(too_many());
+            }
+            parsed.push(Tag::parse(tag.as_ref())?);
+        }
         parsed.sort();
         parsed.dedup();
+        if parsed.len() > MAX_TAGS {
+            return Err(too_many());
+        }
         Ok(parsed)
     }
 }
 
-/// Checks free text (titles, notes, reasons): a length limit and no control characters
-/// except, where `multiline`, newlines and tabs.
+/// Tags one link may carry.
+pub const MAX_TAGS: usize = 50;
+
+/// Characters that reorder the text around them (Unicode bidirectional controls): in a title
+/// they can make a link read as something it is not (`U+202E` turns what follows around).
+const BIDI_CONTROLS: &[char] = &[
+    '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
+    '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+];
+
+/// Checks free text (titles, notes, reasons): a length limit, no control characters except,
+/// where `multiline`, newlines and tabs, and no bidirectional controls.
 pub fn parse_text(
     field: &'static str,
     input: &str,
@@ -150,6 +175,16 @@ pub fn parse_text(
             "control_character",
             format!(
                 "{field} may not contain the control character U+{:04X}",
+                c as u32
+            ),
+        ));
+    }
+    if let Some(c) = text.chars().find(|c| BIDI_CONTROLS.contains(c)) {
+        return Err(Invalid::new(
+            field,
+            "bidi_control",
+            format!(
+                "{field} may not contain the direction control U+{:04X}, which makes text read out of order",
                 c as u32
             ),
         ));
@@ -403,4 +438,39 @@ pub struct LinkDetails {
     pub tags: Option<Vec<Tag>>,
     pub redirect_status: Option<RedirectStatus>,
     pub forward_query: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_title_may_not_reorder_itself_and_a_link_has_at_most_50_tags() {
+        let spoof = "invoice \u{202E}fdp.exe";
+        let refused = parse_text("title", spoof, 200, false).unwrap_err();
+        assert_eq!((refused.field, refused.rule), ("title", "bidi_control"));
+        assert!(refused.message.contains("U+202E"), "{}", refused.message);
+        assert!(parse_text("notes", "\u{2067}x\u{2069}", 200, true).is_err());
+        assert_eq!(
+            parse_text("title", "مرحبا hello", 200, false).unwrap(),
+            "مرحبا hello",
+            "right-to-left text itself is fine"
+        );
+
+        let fifty: Vec<String> = (0..MAX_TAGS).map(|i| format!("t{i}")).collect();
+        assert_eq!(Tag::parse_all(&fifty).unwrap().len(), MAX_TAGS);
+        let many: Vec<String> = (0..10_000).map(|i| format!("t{i}")).collect();
+        let refused = Tag::parse_all(&many).unwrap_err();
+        assert_eq!((refused.field, refused.rule), ("tags", "too_many"));
+        let repeated = vec!["same"; 4 * MAX_TAGS];
+        assert_eq!(
+            Tag::parse_all(&repeated).unwrap().len(),
+            1,
+            "duplicates count once"
+        );
+        assert!(
+            Tag::parse_all(vec!["same"; 10_000]).is_err(),
+            "but not without end"
+        );
+    }
 }

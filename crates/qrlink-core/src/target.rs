@@ -86,6 +86,9 @@ impl TargetUrl {
             Some(Host::Ipv4(ip)) => check_ipv4(ip, policy.allow_private)?,
             Some(Host::Ipv6(ip)) => check_ipv6(ip, policy.allow_private)?,
         }
+        if url.port() == Some(0) {
+            return Err(Invalid::new(FIELD, "port", "the target's port cannot be 0"));
+        }
         if is_under_base(&url, &policy.base) {
             return Err(Invalid::new(
                 FIELD,
@@ -202,6 +205,33 @@ fn check_domain(domain: &str, allow_private: bool) -> Result<(), Invalid> {
             FIELD,
             "trailing_dot",
             "the target host may not end with a dot",
+        ));
+    }
+    // Labels as DNS allows them: not empty, at most 63 bytes, no `-` at either end, letters,
+    // digits, `-` (and `_`, which some real host names carry); 253 bytes in all.
+    let bad_label = domain.split('.').find(|label| {
+        label.is_empty()
+            || label.len() > 63
+            || label.starts_with('-')
+            || label.ends_with('-')
+            || !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    if let Some(label) = bad_label {
+        return Err(Invalid::new(
+            FIELD,
+            "host",
+            format!(
+                "the target host `{domain}` has an invalid part `{label}`: parts between dots are 1 to 63 letters, digits or `-`, not starting or ending with `-`"
+            ),
+        ));
+    }
+    if domain.len() > 253 {
+        return Err(Invalid::new(
+            FIELD,
+            "host",
+            "the target host is longer than 253 characters",
         ));
     }
     if !domain.contains('.') && domain != "localhost" {
@@ -515,6 +545,12 @@ mod tests {
             ("http://GO.EXAMPLE.ORG:8080/x", "loop"),
             ("https:///nohost", "host"),
             ("https://exa mple.org/", "syntax"),
+            ("https://.example/", "host"),
+            ("https://a..example/", "host"),
+            ("https://-a.example/", "host"),
+            ("https://a-.example/", "host"),
+            (&format!("https://{}.example/", "a".repeat(64)), "host"),
+            ("https://example.org:0/", "port"),
             (&long, "too_long"),
         ];
         for (input, rule) in table {

@@ -39,6 +39,22 @@ impl Columns {
                     .replace([' ', '_'], "")
             })
             .collect();
+        for (index, name) in names.iter().enumerate() {
+            if let Some(first) = names[..index].iter().position(|earlier| earlier == name)
+                && !name.is_empty()
+            {
+                return Err(Invalid::new(
+                    "header",
+                    "duplicate_column",
+                    format!(
+                        "column {} (`{}`) repeats column {}: each column may appear once",
+                        index + 1,
+                        printable(&header[index]),
+                        first + 1
+                    ),
+                ));
+            }
+        }
         let find = |candidates: &[&str]| {
             names
                 .iter()
@@ -187,16 +203,23 @@ pub(super) fn parse(file: &[u8], context: &ImportContext<'_>) -> (Parsed, Vec<Re
         .unwrap_or_default();
     let reason = format!("imported from a {} file", columns.source.name());
     let mut row = csv::StringRecord::new();
+    let mut lines = LineCounter::new(file);
     loop {
         match reader.read_record(&mut row) {
             Ok(false) => break,
             Ok(true) => {}
             Err(error) => {
-                rejections.push(csv_rejection(&error));
+                let mut rejection = csv_rejection(&error);
+                if let Some(position) = error.position() {
+                    rejection.line = lines.line_at(position.byte());
+                }
+                rejections.push(rejection);
                 continue;
             }
         }
-        let line = row.position().map_or(0, csv::Position::line);
+        let line = row
+            .position()
+            .map_or(0, |position| lines.line_at(position.byte()));
         if row.len() != width {
             let message = format!("the row has {} cells; the header has {width}", row.len());
             rejections.push(Rejection {
@@ -218,6 +241,50 @@ pub(super) fn parse(file: &[u8], context: &ImportContext<'_>) -> (Parsed, Vec<Re
         }
     }
     (parsed, rejections)
+}
+
+/// Line numbers from byte offsets, counted by `\n` alone: the csv crate's own count is one
+/// short in a file whose lines end in `\r\n`. Offsets come in increasing order, so the count
+/// only moves forward and a whole file is counted once.
+struct LineCounter<'a> {
+    file: &'a [u8],
+    byte: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(file: &'a [u8]) -> LineCounter<'a> {
+        LineCounter {
+            file,
+            byte: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record that starts at `offset`. After a `\r\n`, the csv crate starts
+    /// the next record at the `\n`; terminators there are skipped.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.file.len());
+        while self
+            .file
+            .get(offset)
+            .is_some_and(|b| *b == b'\n' || *b == b'\r')
+        {
+            offset += 1;
+        }
+        if offset < self.byte {
+            (self.byte, self.line) = (0, 1);
+        }
+        let newlines = self.file[self.byte..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.line += newlines as u64;
+        self.byte = offset;
+        self.line
+    }
 }
 
 fn csv_rejection(error: &csv::Error) -> Rejection {
@@ -280,7 +347,52 @@ fn starts_formula(cell: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{neutralise, unneutralise};
+    use super::{neutralise, parse, unneutralise};
+    use crate::base_url::BaseUrl;
+    use crate::link::{Actor, Interface};
+    use crate::target::TargetPolicy;
+
+    /// The lines of the rejected rows of `file`.
+    fn rejected_lines(file: &str) -> Vec<(u64, &'static str)> {
+        let policy = TargetPolicy {
+            base: BaseUrl::parse("https://go.example.org").unwrap(),
+            allow_private: false,
+        };
+        let actor = Actor::new("test", Interface::Cli);
+        let context = super::ImportContext {
+            policy: &policy,
+            actor: &actor,
+            now: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let (_, rejections) = parse(file.as_bytes(), &context);
+        rejections
+            .iter()
+            .map(|r| (r.line, r.invalid.rule))
+            .collect()
+    }
+
+    #[test]
+    fn rejected_rows_name_their_line_with_a_bom_crlf_and_quoted_newlines() {
+        let rows = "slug,target\nok,https://example.org/a\nbad slug,https://example.org/b\n\
+                    \"x\ny\",https://example.org/c\nfine,javascript:x\n";
+        let expected = vec![(3, "alphabet"), (4, "alphabet"), (6, "scheme")];
+        assert_eq!(rejected_lines(rows), expected, "plain");
+        let crlf = rows.replace('\n', "\r\n");
+        assert_eq!(rejected_lines(&crlf), expected, "CRLF");
+        assert_eq!(
+            rejected_lines(&format!("\u{feff}{crlf}")),
+            expected,
+            "BOM and CRLF"
+        );
+    }
+
+    #[test]
+    fn a_header_that_names_a_column_twice_is_refused() {
+        assert_eq!(
+            rejected_lines("slug,target,Slug\na,https://example.org/a,b\n"),
+            vec![(1, "duplicate_column")]
+        );
+    }
 
     #[test]
     fn neutralised_cells_start_with_no_formula_and_read_back_exactly() {
