@@ -53,6 +53,11 @@ impl BaseUrl {
     }
 
     /// The host in ASCII (punycode) form, lowercase, without port.
+    /// Whether `origin` (an `Origin` header: scheme, host and port) is this instance's.
+    pub fn is_origin(&self, origin: &str) -> bool {
+        Url::parse(origin).is_ok_and(|origin| origin.origin() == self.url.origin())
+    }
+
     pub fn host(&self) -> &str {
         self.url.host_str().unwrap_or_default()
     }

@@ -63,6 +63,10 @@ pub enum Error {
     SlugTaken(Slug),
     #[error("no link has the slug `{0}`")]
     NotFound(Slug),
+    /// Something a request names by its id (a history entry, a schedule entry, a token) does
+    /// not exist; the text says what.
+    #[error("{0}")]
+    Missing(String),
     #[error(
         "the link `{0}` is locked because it is printed; confirm the change (type the slug again, `--confirm`, or `confirm: true`)"
     )]
@@ -103,7 +107,7 @@ impl Error {
         match self {
             Error::Invalid(_) => "invalid_input",
             Error::SlugTaken(_) => "slug_taken",
-            Error::NotFound(_) => "not_found",
+            Error::NotFound(_) | Error::Missing(_) => "not_found",
             Error::ConfirmationRequired(_) => "confirmation_required",
             Error::LockedRename(_) => "locked",
             Error::Conflict(_) => "conflict",

@@ -506,7 +506,10 @@ async fn an_earlier_target_is_restored_as_a_new_entry(db: &TestDatabase) {
     let missing = store
         .restore(&link.slug, 99, &policy(), false, &alice(), t0())
         .await;
-    assert!(matches!(missing, Err(Error::Invalid(i)) if i.field == "entry"));
+    assert!(
+        matches!(&missing, Err(Error::Missing(text)) if text.contains("no entry 99")),
+        "{missing:?}"
+    );
 }
 
 async fn a_pending_entry_can_be_unscheduled(db: &TestDatabase) {
@@ -528,7 +531,7 @@ async fn a_pending_entry_can_be_unscheduled(db: &TestDatabase) {
     assert_eq!(last.change, Change::Unscheduled { at, target: None });
     assert!(matches!(
         store.unschedule(&link.slug, entry, &alice(), t0()).await,
-        Err(Error::Invalid(_))
+        Err(Error::Missing(_))
     ));
 }
 
@@ -1027,6 +1030,7 @@ async fn an_sqlite_backup_is_consistent_and_checked(db: &TestDatabase) {
     match store {
         Store::Sqlite(_) => {
             assert_eq!(store.backup(&file).await.unwrap(), 1);
+            assert_eq!(mode(&file), 0o600, "the copy holds password hashes too");
             assert!(matches!(store.backup(&file).await, Err(Error::Invalid(i)) if i.rule == "new"));
             let restored_dir = dir.path().join("restored");
             assert_eq!(
@@ -1739,7 +1743,7 @@ async fn a_token_works_until_it_expires_or_is_revoked_and_its_user_caps_it(db: &
     );
     let refused = store.revoke_token(9999, later).await;
     assert!(
-        matches!(&refused, Err(Error::Invalid(i)) if (i.field, i.rule) == ("token", "exists")),
+        matches!(&refused, Err(Error::Missing(text)) if text == "there is no token 9999"),
         "{refused:?}"
     );
 
@@ -2636,4 +2640,31 @@ async fn sqlite_counts_logged_before_the_log_was_rebuilt_are_kept() {
     assert_eq!(store.daily_counts(&slug("talk")).await.unwrap(), expected);
     assert_eq!(store.fold_counts().await.unwrap(), 2);
     assert_eq!(store.daily_counts(&slug("talk")).await.unwrap(), expected);
+}
+
+fn mode(file: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(file).unwrap().permissions().mode() & 0o777
+}
+
+/// The database holds password hashes and sessions: no other local user may read it.
+#[tokio::test]
+async fn the_sqlite_database_and_its_wal_are_for_their_owner_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreLocation::SqliteDir(dir.path()))
+        .await
+        .unwrap();
+    create(&store, "talk", "https://example.org/talk").await;
+    for file in ["qrlink.db", "qrlink.db-wal", "qrlink.db-shm"] {
+        assert_eq!(mode(&dir.path().join(file)), 0o600, "{file}");
+    }
+    // A database left readable by an older version is tightened when it is opened.
+    drop(store);
+    use std::os::unix::fs::PermissionsExt;
+    let database = dir.path().join("qrlink.db");
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    Store::open(StoreLocation::SqliteDir(dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(mode(&database), 0o600);
 }

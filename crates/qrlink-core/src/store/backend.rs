@@ -1030,7 +1030,7 @@ impl Backend {
             .await?
             .rows_affected();
         if revoked == 0 {
-            return Err(Error::invalid("token", "exists", format!("there is no token {id}")));
+            return Err(Error::Missing(format!("there is no token {id}")));
         }
         Ok(())
     }
@@ -1424,11 +1424,10 @@ async fn edit_in(tx: &mut Tx, edit: &Edit, actor: &Actor, now: Timestamp, reason
         }
         Edit::Unschedule { entry_id, .. } => {
             let Some(entry) = link.schedule.iter().find(|entry| entry.id == *entry_id) else {
-                return Err(Error::invalid(
-                    "entry",
-                    "exists",
-                    format!("`{}` has no pending schedule entry {entry_id}", link.slug),
-                ));
+                return Err(Error::Missing(format!(
+                    "`{}` has no pending schedule entry {entry_id}",
+                    link.slug
+                )));
             };
             sqlx::query("DELETE FROM schedule WHERE id = $1").bind(entry_id).execute(&mut **tx).await?;
             let target = match &entry.action {

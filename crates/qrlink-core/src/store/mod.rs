@@ -203,6 +203,36 @@ mod postgres {
 /// the counts).
 pub const SCHEMA_VERSION: i64 = 16;
 
+/// Makes the database file readable by its owner alone (mode 0600), creating it empty if it
+/// is missing: it holds password hashes and sessions. SQLite creates the `-wal` and `-shm`
+/// files with the database's mode; ones left by an older version are tightened too.
+fn owner_only(database: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let refused = |e: std::io::Error| {
+        crate::Error::invalid(
+            "data_dir",
+            "writable",
+            format!("cannot create {}: {e}", database.display()),
+        )
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(database)
+        .map_err(refused)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = database.as_os_str().to_owned();
+        file.push(suffix);
+        let file = Path::new(&file);
+        if file.exists() {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                .map_err(refused)?;
+        }
+    }
+    Ok(())
+}
+
 /// A stored time (Unix microseconds, UTC), as both backends and the bulk route read keep it.
 fn timestamp(micros: i64) -> Timestamp {
     Timestamp::from_microsecond(micros).unwrap_or(Timestamp::UNIX_EPOCH)
@@ -336,6 +366,7 @@ impl Store {
                         format!("cannot create {}: {e}", dir.display()),
                     )
                 })?;
+                owner_only(&dir.join("qrlink.db"))?;
                 let options = sqlx::sqlite::SqliteConnectOptions::new()
                     .filename(dir.join("qrlink.db"))
                     .create_if_missing(true)
@@ -428,6 +459,8 @@ impl Store {
         let path = file.to_str().ok_or_else(|| {
             crate::Error::invalid("file", "utf8", "the backup path must be valid UTF-8")
         })?;
+        // The copy holds password hashes too: created empty, for its owner alone.
+        owner_only(file)?;
         sqlx::query("VACUUM INTO $1")
             .bind(path)
             .execute(&backend.pool)
@@ -868,11 +901,7 @@ impl Store {
             .iter()
             .find(|entry| entry.seq == seq)
             .ok_or_else(|| {
-                crate::Error::invalid(
-                    "entry",
-                    "exists",
-                    format!("the history of `{slug}` has no entry {seq}"),
-                )
+                crate::Error::Missing(format!("the history of `{slug}` has no entry {seq}"))
             })?;
         let old_target = entry.change.target_set().ok_or_else(|| {
             crate::Error::invalid(

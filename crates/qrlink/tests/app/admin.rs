@@ -439,6 +439,28 @@ async fn unsafe_requests_from_other_sites_or_without_the_token_are_refused() {
         )
         .await;
     assert_eq!(foreign.status, 403);
+    // The Host header is the client's to choose: an Origin that matches it but not the
+    // configured base URL is refused, and the base URL's own origin is accepted (with the
+    // target it has already, so that nothing changes).
+    let host = app.base.trim_start_matches("http://").to_owned();
+    for (origin, status) in [(app.base.clone(), 403), (BASE.to_owned(), 303)] {
+        let body = serde_urlencoded::to_string([
+            ("csrf", token.as_str()),
+            ("target", "https://example.org/talk"),
+        ])
+        .unwrap();
+        let answer = browser
+            .send(
+                app.client
+                    .post(&url)
+                    .header("origin", origin.as_str())
+                    .header("host", host.as_str())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body),
+            )
+            .await;
+        assert_eq!(answer.status, status, "Origin {origin}: {}", answer.body);
+    }
 
     browser.fetch_site = Some("same-origin");
     assert_eq!(

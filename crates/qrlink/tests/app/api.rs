@@ -264,6 +264,29 @@ async fn a_link_is_created_read_listed_and_changed_through_the_api() {
         .post("/links/keynote/history/1/restore", json!({"confirm": true}))
         .await;
     assert_eq!(restored.body["target"], "https://example.org/talk");
+    let wrong_method = writer.put("/links/keynote/history", json!({})).await;
+    assert_eq!(
+        (
+            wrong_method.status,
+            wrong_method.body["error"]["code"].as_str()
+        ),
+        (405, Some("method_not_allowed")),
+        "{}",
+        wrong_method.body
+    );
+    assert_eq!(wrong_method.headers["allow"], "GET,HEAD");
+    let missing = writer
+        .post(
+            "/links/keynote/history/99/restore",
+            json!({"confirm": true}),
+        )
+        .await;
+    assert_eq!(
+        (missing.status, missing.body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "a history entry that does not exist: {}",
+        missing.body
+    );
 
     // The one redirect above is counted once the server flushes (every 100 ms here).
     let took = app

@@ -89,7 +89,7 @@ pub async fn home(State(state): State<Arc<AppState>>) -> Redirect {
 /// Refuses unsafe requests from other sites (R-SEC-3) and sets the admin CSP (R-UI-1).
 pub async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD);
-    let mut response = if !safe && is_cross_site(request.headers()) {
+    let mut response = if !safe && is_cross_site(request.headers(), state.settings.base()) {
         AdminError::CrossSite.into_response()
     } else {
         next.run(request).await
@@ -120,24 +120,16 @@ pub async fn guard(State(state): State<Arc<AppState>>, request: Request, next: N
 }
 
 /// A request another site made the browser send: told by `Sec-Fetch-Site` where the browser
-/// sends it, else by an `Origin` whose host is not the one addressed.
-fn is_cross_site(headers: &HeaderMap) -> bool {
+/// sends it, else by an `Origin` that is not the configured base URL's (the `Host` header is
+/// the client's to choose, so it proves nothing).
+fn is_cross_site(headers: &HeaderMap, base: &qrlink_core::base_url::BaseUrl) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return !matches!(site.as_bytes(), b"same-origin" | b"none");
     }
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return false;
-    };
-    let host = headers.get(header::HOST).map(HeaderValue::as_bytes);
-    let origin_host = origin
-        .to_str()
-        .ok()
-        .and_then(|origin| url::Url::parse(origin).ok())
-        .map(|url| match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        });
-    origin_host.as_deref().map(str::as_bytes) != host
+    match headers.get(header::ORIGIN) {
+        None => false,
+        Some(origin) => !origin.to_str().is_ok_and(|origin| base.is_origin(origin)),
+    }
 }
 
 /// What every admin page shows around its content: where things are, and who is signed in.
@@ -487,7 +479,7 @@ impl IntoResponse for AdminError {
                 "Cannot do that",
                 invalid.to_string(),
             ),
-            AdminError::Core(error @ Core::NotFound(_)) => {
+            AdminError::Core(error @ (Core::NotFound(_) | Core::Missing(_))) => {
                 (StatusCode::NOT_FOUND, "Not found", error.to_string())
             }
             AdminError::Core(

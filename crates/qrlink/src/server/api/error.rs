@@ -20,7 +20,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable and machine-readable: `invalid_input`, `slug_taken`, `not_found`,
     /// `confirmation_required`, `locked`, `conflict`, `unauthorized`, `insufficient_scope`,
-    /// `not_owner`, `invalid_json`, `rate_limited`, `busy`, `unavailable`, `internal`.
+    /// `not_owner`, `invalid_json`, `method_not_allowed`, `rate_limited`, `busy`,
+    /// `unavailable`, `internal`.
     pub code: &'static str,
     /// For people; may change between versions.
     pub message: String,
@@ -105,6 +106,15 @@ impl ApiError {
         )
     }
 
+    /// 405: the route exists, the method does not (`Allow` lists the ones that do).
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this resource does not answer that method; `Allow` lists the ones it does",
+        )
+    }
+
     pub fn not_found_route() -> ApiError {
         ApiError::not_found("no such API resource")
     }
@@ -126,7 +136,7 @@ impl From<qrlink_core::Error> for ApiError {
             E::Invalid(invalid) => {
                 return ApiError::invalid(invalid.field, invalid.rule, invalid.message.clone());
             }
-            E::NotFound(_) => StatusCode::NOT_FOUND,
+            E::NotFound(_) | E::Missing(_) => StatusCode::NOT_FOUND,
             E::SlugTaken(_) | E::ConfirmationRequired(_) | E::LockedRename(_) | E::Conflict(_) => {
                 StatusCode::CONFLICT
             }

@@ -156,6 +156,7 @@ pub fn router(state: &AppState) -> axum::Router<Arc<AppState>> {
         }),
     )
     .fallback(|| async { ApiError::not_found_route() })
+    .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
 }
 
 /// An authenticated caller, from `Authorization: Bearer …` and nowhere else.
