@@ -165,11 +165,78 @@ impl TargetUrl {
         }
     }
 
+    /// The target as people should see it: both forms of an internationalised host, and a
+    /// warning when the host may imitate another.
+    pub fn shown(&self) -> ShownTarget {
+        let unicode = self.to_unicode_display();
+        ShownTarget {
+            ascii: (unicode != *self.0).then(|| self.0.to_string()),
+            unicode,
+            warning: self.lookalike_warning(),
+        }
+    }
+
+    /// A warning for people when the host may imitate another: a part of its Unicode form
+    /// mixes letters of scripts that are not written together (`аpple.com`, a Cyrillic `а`
+    /// among Latin letters). Japanese and Korean mixes, with or without Latin, are usual and
+    /// not flagged (the "highly restrictive" profile of Unicode TS #39). A host written
+    /// entirely in one foreign script that imitates Latin letters is not caught here.
+    pub fn lookalike_warning(&self) -> Option<String> {
+        let unicode = idna::domain_to_unicode(&self.host()).0;
+        unicode.split('.').find_map(|label| {
+            let scripts = label_scripts(label);
+            (!usual_mix(&scripts)).then(|| {
+                let names: Vec<&str> = scripts.iter().map(|script| script.full_name()).collect();
+                format!(
+                    "the host `{unicode}` mixes {} letters in `{label}`: it may imitate another site's name",
+                    names.join(" and ")
+                )
+            })
+        })
+    }
+
     /// The `Location` for a request whose query is forwarded (R-FWD-8): the request's
     /// parameters come after the target's own, and the target's fragment stays at the end.
     pub fn with_forwarded_query(&self, query: &str) -> String {
         with_forwarded_query(&self.0, query)
     }
+}
+
+/// A target as pages show it (see [`TargetUrl::shown`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownTarget {
+    /// With the host in Unicode.
+    pub unicode: String,
+    /// As stored and sent (the host in punycode), when that differs from `unicode`.
+    pub ascii: Option<String>,
+    /// See [`TargetUrl::lookalike_warning`].
+    pub warning: Option<String>,
+}
+
+/// The scripts of a host label's letters, in order of first use, leaving out the characters
+/// every script shares (digits, `-`) and combining marks.
+fn label_scripts(label: &str) -> Vec<unicode_script::Script> {
+    use unicode_script::{Script, UnicodeScript};
+    let mut scripts = Vec::new();
+    for script in label.chars().map(|c| c.script()) {
+        if !matches!(script, Script::Common | Script::Inherited | Script::Unknown)
+            && !scripts.contains(&script)
+        {
+            scripts.push(script);
+        }
+    }
+    scripts
+}
+
+/// One script, or a mix that is written together: Latin with Han and the Japanese kana, with
+/// Han and Bopomofo, or with Han and Hangul.
+fn usual_mix(scripts: &[unicode_script::Script]) -> bool {
+    use unicode_script::Script::{Bopomofo, Han, Hangul, Hiragana, Katakana, Latin};
+    let within = |allowed: &[unicode_script::Script]| scripts.iter().all(|s| allowed.contains(s));
+    scripts.len() <= 1
+        || within(&[Latin, Han, Hiragana, Katakana])
+        || within(&[Latin, Han, Bopomofo])
+        || within(&[Latin, Han, Hangul])
 }
 
 /// `target` with the visitor's query string appended (R-FWD-3), before any fragment.
@@ -492,6 +559,28 @@ mod tests {
             "percent-encoded controls are fine"
         );
         assert!(parse("https://example.org/qr/x").is_ok());
+    }
+
+    #[test]
+    fn a_host_that_mixes_scripts_is_flagged_and_usual_mixes_are_not() {
+        let warning = |url: &str| parse(url).unwrap().lookalike_warning();
+        let apple = warning("https://\u{0430}pple.com/").expect("a Cyrillic а among Latin");
+        assert!(
+            apple.contains("Cyrillic and Latin") && apple.contains("аpple.com"),
+            "{apple}"
+        );
+        assert!(warning("https://pаypal.example/login").is_some());
+        for fine in [
+            "https://example.org/",
+            "https://bücher.example/",
+            "https://пример.рф/",
+            "https://東京タワー.jp/",
+            "https://ソニーbank.jp/",
+            "https://한국어.kr/",
+            "https://café-123.example/",
+        ] {
+            assert_eq!(warning(fine), None, "{fine}");
+        }
     }
 
     #[test]

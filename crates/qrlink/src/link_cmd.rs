@@ -335,9 +335,13 @@ pub fn display_time(at: Timestamp, instance: &Instance) -> String {
 
 fn print_link(link: &Link, instance: &Instance) {
     println!("{}", instance.base().link_url(&link.slug));
-    println!("  target:   {}", link.target.to_unicode_display());
-    if link.target.to_unicode_display() != link.target.as_str() {
-        println!("            ({})", link.target);
+    let shown = link.target.shown();
+    println!("  target:   {}", shown.unicode);
+    if let Some(ascii) = &shown.ascii {
+        println!("            ({ascii})");
+    }
+    if let Some(warning) = &shown.warning {
+        println!("  careful:  {warning}");
     }
     let mut flags = vec![
         link.status.as_str().to_owned(),

@@ -15,6 +15,8 @@ pub struct Preview<'a> {
     pub short_url: &'a str,
     pub target: &'a str,
     pub target_display: &'a str,
+    /// When the host may imitate another (see `TargetUrl::lookalike_warning`).
+    pub warning: Option<String>,
     pub title: &'a str,
     pub notes: &'a str,
 }

@@ -299,10 +299,10 @@ async fn preview(state: &AppState, raw_slug: &str, peer: IpAddr, headers: &Heade
         Ok(slug) => state.store.link(&slug).await.ok(),
         Err(_) => None,
     };
-    let target_display = link.as_ref().map_or_else(
-        || target.clone(),
-        |l| l.state_at(now).target.to_unicode_display(),
-    );
+    let shown = link.as_ref().map(|l| l.state_at(now).target.shown());
+    let target_display = shown
+        .as_ref()
+        .map_or_else(|| target.clone(), |shown| shown.unicode.clone());
     let short_url = link
         .as_ref()
         .map_or_else(String::new, |l| state.settings.base().link_url(&l.slug));
@@ -310,6 +310,7 @@ async fn preview(state: &AppState, raw_slug: &str, peer: IpAddr, headers: &Heade
         short_url: &short_url,
         target: &target,
         target_display: &target_display,
+        warning: shown.and_then(|shown| shown.warning),
         title: link.as_ref().map_or("", |l| &l.title),
         notes: link.as_ref().map_or("", |l| &l.notes),
     });

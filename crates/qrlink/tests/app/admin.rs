@@ -1401,3 +1401,34 @@ async fn an_admin_saves_a_style_preset_that_any_link_can_start_from() {
     assert_eq!(deleted.status, 303);
     assert!(app.store.style_presets().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_look_alike_host_is_shown_in_both_forms_with_a_warning() {
+    let app = TestApp::sqlite().await;
+    let ada = user(&app, "ada", Role::Admin).await;
+    // `аpple.com` with a Cyrillic а; stored in punycode.
+    app.create("fruit", "https://\u{0430}pple.com/login").await;
+    app.create("books", "https://bücher.example/").await;
+    let browser = Browser::signed_in(&app, &ada).await;
+    let list = browser.get("links").await;
+    let page = browser.get("links/fruit").await;
+    let preview = app.get("/fruit+").await.text().await.unwrap();
+    for (name, body) in [
+        ("list", &list.body),
+        ("link page", &page.body),
+        ("preview", &preview),
+    ] {
+        assert!(body.contains("аpple.com"), "{name}: the Unicode form");
+        assert!(
+            body.contains("xn--pple-43d.com"),
+            "{name}: the punycode form: {body}"
+        );
+        assert!(
+            body.contains("mixes Cyrillic and Latin letters"),
+            "{name}: the warning"
+        );
+    }
+    let books = browser.get("links/books").await;
+    assert!(books.body.contains("bücher.example") && books.body.contains("xn--bcher-kva.example"));
+    assert!(!books.body.contains("mixes"), "one script is no warning");
+}

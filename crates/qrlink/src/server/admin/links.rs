@@ -49,7 +49,7 @@ pub struct ListQuery {
 /// A link as a row of the list.
 struct Row {
     link: Link,
-    target: String,
+    target: qrlink_core::target::ShownTarget,
     spark: String,
     hits_30: i64,
     /// Whether the signed-in user may re-point it (an inline edit in the list).
@@ -59,7 +59,7 @@ struct Row {
 impl Row {
     fn new(link: Link, rights: &LinkRights) -> Row {
         Row {
-            target: link.target.to_unicode_display(),
+            target: link.target.shown(),
             may_change: rights.may_change(&link),
             spark: String::new(),
             hits_30: 0,
@@ -312,7 +312,7 @@ struct LinkPage<'a> {
     c: &'a Chrome,
     link: &'a Link,
     short_url: String,
-    target: String,
+    target: qrlink_core::target::ShownTarget,
     may_change: bool,
     history: Vec<HistoryRow>,
     schedule: Vec<ScheduleRow>,
@@ -750,7 +750,7 @@ async fn link_page(
     let page_body = LinkPage {
         c: &signed.chrome,
         short_url: instance.base().link_url(&link.slug),
-        target: link.state_at(now).target.to_unicode_display(),
+        target: link.state_at(now).target.shown(),
         may_change: signed.user().rights().may_change(&link),
         history,
         schedule,
