@@ -244,7 +244,13 @@ impl ClientLimiter {
         let every = jiff::SignedDuration::try_from(self.rate.every).expect("a short duration");
         let tolerance = every * i32::try_from(self.rate.burst.saturating_sub(1)).unwrap_or(0);
         let mut buckets = self.buckets.lock().expect("never poisoned");
-        let tat = buckets.get(&client).copied().unwrap_or(now).max(now);
+        // A bucket never holds more than a full burst's wait, even if the clock was set back
+        // after it was filled.
+        let tat = buckets
+            .get(&client)
+            .copied()
+            .unwrap_or(now)
+            .clamp(now, now + tolerance + every);
         let next = tat + every;
         if next - now > tolerance + every {
             let wait = (next - now) - tolerance - every;
@@ -408,6 +414,9 @@ mod tests {
         assert_eq!(limiter.check(a, later), Ok(()));
         assert_eq!(limiter.take(a, later), Ok(()));
         assert!(limiter.take(a, later).is_err(), "one per interval");
+        // The clock set back an hour: the client waits no longer than a full bucket's refill.
+        let earlier = t0 - jiff::SignedDuration::from_secs(3600);
+        assert_eq!(limiter.take(a, earlier), Err(Duration::from_secs(10)));
         let much_later = t0 + jiff::SignedDuration::from_secs(3600);
         for _ in 0..3 {
             assert_eq!(
