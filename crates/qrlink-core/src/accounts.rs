@@ -417,9 +417,9 @@ pub enum SignInReservation {
     Granted(Option<(User, Option<PasswordHash>)>),
 }
 
-/// Failed sign-ins in a row from one client that cost nothing; from then on each failure
-/// blocks that client's next attempt at the name for twice as long as the one before (1 s,
-/// 2 s, 4 s…), up to [`MAX_BLOCK`].
+/// The failure in a row from one client that first blocks: the four before it cost nothing,
+/// it blocks that client's next attempt at the name for 1 s, and each further one for twice
+/// as long as the one before (2 s, 4 s…), up to [`MAX_BLOCK`].
 pub const FREE_FAILURES: i64 = 5;
 pub const MAX_BLOCK: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
 

@@ -52,12 +52,12 @@ impl BaseUrl {
         self.url.scheme() == "https"
     }
 
-    /// The host in ASCII (punycode) form, lowercase, without port.
     /// Whether `origin` (an `Origin` header: scheme, host and port) is this instance's.
     pub fn is_origin(&self, origin: &str) -> bool {
         Url::parse(origin).is_ok_and(|origin| origin.origin() == self.url.origin())
     }
 
+    /// The host in ASCII (punycode) form, lowercase, without port.
     pub fn host(&self) -> &str {
         self.url.host_str().unwrap_or_default()
     }

@@ -2011,7 +2011,7 @@ async fn failed_sign_ins_hold_back_one_client_at_one_name_for_longer_each_time(d
         SignIn::Blocked { until: seconds(11) }
     );
 
-    // Stale records go; a block still in force stays.
+    // A day after the last attempt, the records of both names hold nothing back and go.
     let pruned = store
         .prune_expired(
             SignedDuration::from_mins(30),

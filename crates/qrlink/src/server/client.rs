@@ -207,9 +207,9 @@ impl ClientRates {
     };
 }
 
-/// Clients remembered per limit. A client is forgotten when its bucket refills, or, past this
-/// many, when it is the least recently seen: an attacker with more addresses than this makes
-/// the limits forget, never grow. About 64 bytes each, 3 MiB per limit at most.
+/// Clients remembered per limit; past this many the least recently seen is forgotten (a
+/// refilled bucket is the same as a forgotten one), so an attacker with more addresses than
+/// this makes the limits forget, never grow. A few MiB per limit at most.
 pub const REMEMBERED_CLIENTS: usize = 50_000;
 
 /// One per-client limit: a GCRA bucket per client (only its "theoretical arrival time"), in
@@ -288,6 +288,17 @@ impl ClientLimits {
 /// The client of a request that went through the router, as the connection found it.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub std::net::SocketAddr);
+
+impl Peer {
+    /// The peer address the connection left on a routed request; `0.0.0.0` for a request
+    /// that did not come through a connection (a router called directly), so that such
+    /// requests share one bucket rather than escape the limits.
+    pub fn address(extensions: &axum::http::Extensions) -> IpAddr {
+        extensions
+            .get::<Peer>()
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |peer| peer.0.ip())
+    }
+}
 
 #[cfg(test)]
 mod tests {

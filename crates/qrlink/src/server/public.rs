@@ -112,10 +112,7 @@ async fn robots() -> &'static str {
 /// Everything the router has no route for: the home page, previews, 405s, and slugs that the
 /// fast path did not already answer.
 async fn slug_or_page(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    let peer = request
-        .extensions()
-        .get::<Peer>()
-        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |peer| peer.0.ip());
+    let peer = Peer::address(request.extensions());
     if let Some(response) = answer_slug(&state, &request, peer) {
         return response;
     }

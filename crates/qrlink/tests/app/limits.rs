@@ -301,7 +301,7 @@ async fn a_png_is_at_most_3000_pixels_wide_and_says_so() {
 }
 
 /// R-SEC-13: a read token asks for the largest styled PNG eight times at once. Renders run
-/// one per core, each bounded in pixels. Measured on a real `qrlink serve` process.
+/// two at a time, each bounded in pixels. Measured on a real `qrlink serve` process.
 #[tokio::test]
 async fn eight_parallel_largest_renders_stay_within_250_mb() {
     let dir = tempfile::tempdir().unwrap();

@@ -20,11 +20,7 @@ use crate::server::pages::render;
 
 /// The client of an admin request (see [`AppState::client`]).
 fn client_of(state: &AppState, request: &Request) -> ClientKey {
-    let peer = request
-        .extensions()
-        .get::<Peer>()
-        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |peer| peer.0.ip());
-    state.client(peer, request.headers())
+    state.client(Peer::address(request.extensions()), request.headers())
 }
 
 /// Counts a request to a password link against its client's limit.

@@ -172,11 +172,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<Peer>()
-            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |peer| peer.0.ip());
-        let client = state.client(peer, &parts.headers);
+        let client = state.client(Peer::address(&parts.extensions), &parts.headers);
         let now = state.clock.now();
         let limit = &state.limits.api_auth_failure;
         if let Err(wait) = limit.check(client, now) {
